@@ -1,0 +1,87 @@
+import type { FactRecord } from "../../domain/fact.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Stored JSON with proto field names, so `nats stream view` is readable by an operator. */
+interface StoredJson {
+  v: 1;
+  category: string;
+  subject_kind: string;
+  digest: string;
+  stored_at_unix_ms: number;
+  envelope: {
+    message_id: string;
+    from_zone: string;
+    to_zone: string;
+    produced_at_unix_ms: number;
+    correlation_id: string;
+    causation_id: string;
+    labels: Record<string, string>;
+    object_media_type: string;
+    object_schema: string;
+  };
+  fact: { subject: string; predicate: string; object_json: string };
+}
+
+export function encodeFact(record: FactRecord): Uint8Array {
+  const { envelope: e, fact: f } = record;
+  const json: StoredJson = {
+    v: 1,
+    category: record.category,
+    subject_kind: record.subjectKind,
+    digest: record.digest,
+    stored_at_unix_ms: record.storedAtUnixMs,
+    envelope: {
+      message_id: e.messageId,
+      from_zone: e.fromZone,
+      to_zone: e.toZone,
+      produced_at_unix_ms: e.producedAtUnixMs,
+      correlation_id: e.correlationId,
+      causation_id: e.causationId,
+      labels: { ...e.labels },
+      object_media_type: e.objectMediaType,
+      object_schema: e.objectSchema,
+    },
+    fact: { subject: f.subject, predicate: f.predicate, object_json: f.objectJson },
+  };
+  return encoder.encode(JSON.stringify(json));
+}
+
+export function decodeFact(data: Uint8Array): FactRecord {
+  const json = JSON.parse(decoder.decode(data)) as StoredJson;
+  const e = json.envelope;
+  return {
+    category: json.category,
+    subjectKind: json.subject_kind,
+    digest: json.digest,
+    storedAtUnixMs: json.stored_at_unix_ms,
+    envelope: {
+      messageId: e.message_id,
+      fromZone: e.from_zone,
+      toZone: e.to_zone,
+      producedAtUnixMs: e.produced_at_unix_ms,
+      correlationId: e.correlation_id,
+      causationId: e.causation_id,
+      labels: e.labels,
+      objectMediaType: e.object_media_type,
+      objectSchema: e.object_schema,
+    },
+    fact: { subject: json.fact.subject, predicate: json.fact.predicate, objectJson: json.fact.object_json },
+  };
+}
+
+/** What an index claim remembers: enough to decide duplicate vs conflict and to find the fact. */
+export interface IndexClaim {
+  readonly digest: string;
+  readonly category: string;
+  readonly subject: string;
+}
+
+export function encodeClaim(claim: IndexClaim): Uint8Array {
+  return encoder.encode(JSON.stringify(claim));
+}
+
+export function decodeClaim(data: Uint8Array): IndexClaim {
+  return JSON.parse(decoder.decode(data)) as IndexClaim;
+}

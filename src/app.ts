@@ -1,0 +1,196 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { DestinationStream, Logger as PinoLogger } from "pino";
+import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffer.js";
+import { provisionStoreBuffers } from "./adapters/jetstream/provisioning.js";
+import { StreamFillMonitor } from "./adapters/jetstream/stream-fill-monitor.js";
+import { ZoneNats } from "./adapters/jetstream/zone-nats.js";
+import { nodeHasher } from "./adapters/node/node-hasher.js";
+import { systemClock } from "./adapters/node/system-clock.js";
+import { categorySpecsOf, factLimitsOf, zonePolicyOf } from "./config/derive.js";
+import type { Config } from "./config/schema.js";
+import { createLogger } from "./observability/create-logger.js";
+import { createMetrics } from "./observability/create-metrics.js";
+import { createBoundaryService } from "./rpc/boundary-service.js";
+import { createLoggingInterceptor } from "./rpc/logging-interceptor.js";
+import { createRoutes } from "./rpc/routes.js";
+import { AdminServer, type Readiness } from "./server/admin-server.js";
+import { RpcServer } from "./server/rpc-server.js";
+import { AppendFacts } from "./use-cases/append-facts.js";
+
+export interface ZoneNodeOptions {
+  /** Where log lines go (default stdout). */
+  readonly logDestination?: DestinationStream;
+}
+
+export interface ZoneNode {
+  readonly logger: PinoLogger;
+  readonly rpcAddress: AddressInfo;
+  readonly adminAddress: AddressInfo;
+  readiness(): Readiness;
+  /** Resolves once NATS is connected and every stream is provisioned. */
+  whenReady(): Promise<void>;
+  /** Resolves with the error that makes this node unable to run (e.g. a stream that cannot be reconciled). */
+  readonly fatal: Promise<Error>;
+  /** Graceful stop: not ready, finish in-flight RPCs, drain NATS. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds adapters, use cases, RPC and admin listeners
+ * from a validated config and starts them. Installs no process handlers.
+ */
+export async function startZoneNode(config: Config, options: ZoneNodeOptions = {}): Promise<ZoneNode> {
+  const logger = createLogger({
+    zone: config.zone,
+    level: config.log_level,
+    ...(options.logDestination !== undefined && { destination: options.logDestination }),
+  });
+  const metrics = createMetrics(config.zone);
+  const specs = categorySpecsOf(config);
+  const fill = new StreamFillMonitor(specs, 1000, logger.child({ component: "fill-monitor" }));
+
+  let nats: ZoneNats | undefined;
+  let provisioned = false;
+  let draining = false;
+  let reportFatal: (error: Error) => void = () => {};
+  const fatal = new Promise<Error>((resolve) => {
+    reportFatal = resolve;
+  });
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+
+  const store = new JetStreamStoreBuffer({
+    jetstream: () => nats,
+    categories: specs,
+    publishTimeoutMs: config.nats.request_timeout,
+    isConnected: () => nats?.isConnected() ?? false,
+    fillPercent: (category) => fill.fillPercent(category),
+  });
+  const appendFacts = new AppendFacts({
+    policy: zonePolicyOf(config),
+    limits: factLimitsOf(config),
+    backPressurePercent: config.backpressure.fill_percent,
+    store,
+    hasher: nodeHasher,
+    clock: systemClock,
+    logger: logger.child({ component: "append" }),
+    observer: metrics.dedup,
+  });
+
+  const rpc = new RpcServer({
+    host: config.listen.rpc.host,
+    port: config.listen.rpc.port,
+    tls: {
+      key: readFileSync(config.tls.key),
+      cert: readFileSync(config.tls.cert),
+      ca: readFileSync(config.tls.ca),
+    },
+    identity: config.tls.identity,
+    routes: createRoutes(createBoundaryService({ appendFacts, metrics: metrics.append })),
+    interceptors: [createLoggingInterceptor(logger.child({ component: "rpc" }))],
+    readMaxBytes: config.limits.max_request_bytes,
+    logger: logger.child({ component: "rpc-server" }),
+  });
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (draining) reasons.push("node is draining");
+    if (!(nats?.isConnected() ?? false)) reasons.push("zone NATS is not connected");
+    if (!provisioned) reasons.push("streams are not provisioned");
+    return { ready: reasons.length === 0, reasons };
+  };
+  const admin = new AdminServer({
+    host: config.listen.admin.host,
+    port: config.listen.admin.port,
+    readiness,
+    metrics: async () => ({
+      contentType: metrics.registry.contentType,
+      body: await metrics.registry.metrics(),
+    }),
+  });
+
+  const adminAddress = await admin.listen();
+  let rpcAddress: AddressInfo;
+  try {
+    rpcAddress = await rpc.listen();
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+  logger.info(
+    {
+      rpc: `${rpcAddress.address}:${rpcAddress.port}`,
+      admin: `${adminAddress.address}:${adminAddress.port}`,
+    },
+    "listening",
+  );
+
+  const natsLogger = logger.child({ component: "nats" });
+  const provision = async (zone: ZoneNats) => {
+    await provisionStoreBuffers(zone.jsm, specs, natsLogger);
+    await fill.sample(zone.jsm);
+  };
+  const connecting = ZoneNats.connect(
+    {
+      servers: config.nats.servers,
+      name: `${config.zone}-bsfg`,
+      requestTimeoutMs: config.nats.request_timeout,
+      ...(config.nats.user !== undefined && { user: config.nats.user }),
+      ...(config.nats.password_file !== undefined && { passwordFile: config.nats.password_file }),
+      ...(config.nats.token_file !== undefined && { tokenFile: config.nats.token_file }),
+      ...(config.nats.nkey_seed_file !== undefined && { nkeySeedFile: config.nats.nkey_seed_file }),
+      ...(config.nats.creds_file !== undefined && { credsFile: config.nats.creds_file }),
+      ...(config.nats.tls !== undefined && { tls: config.nats.tls }),
+    },
+    natsLogger,
+    {
+      onConnected: async () => {
+        // First connect: `nats` is not assigned yet, so provisioning goes through the new connection.
+        if (nats !== undefined) await provision(nats);
+      },
+    },
+    () => draining,
+  )
+    .then(async (zone) => {
+      if (zone === undefined) return;
+      nats = zone;
+      await provision(zone);
+      provisioned = true;
+      fill.start(() => nats?.jsm);
+      logger.info({}, "ready");
+      markReady();
+    })
+    .catch((error: unknown) => {
+      logger.error({ err: error }, "cannot start: zone NATS provisioning failed");
+      reportFatal(error instanceof Error ? error : new Error(String(error)));
+    });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info({}, "draining");
+      await rpc.close(config.shutdown_timeout);
+      fill.stop();
+      await connecting;
+      if (nats !== undefined)
+        await nats.drain().catch((error: unknown) => logger.warn({ err: error }, "NATS drain failed"));
+      await admin.close();
+      logger.info({}, "stopped");
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    })();
+    return stopping;
+  };
+
+  return {
+    logger,
+    rpcAddress,
+    adminAddress,
+    readiness,
+    whenReady: () => ready,
+    fatal,
+    stop,
+  };
+}

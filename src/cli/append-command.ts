@@ -1,0 +1,74 @@
+import { randomUUID } from "node:crypto";
+import { ConnectError } from "@connectrpc/connect";
+import { codeName } from "../rpc/error-mapping.js";
+import type { CliIo } from "./cli-io.js";
+import { type ClientFlags, resolveClient } from "./client-options.js";
+
+export interface AppendFlags extends ClientFlags {
+  readonly fromZone: string;
+  readonly toZone: string;
+  readonly subject: string;
+  readonly predicate: string;
+  readonly object: string;
+  readonly messageId?: string;
+  readonly category?: string;
+  readonly correlationId?: string;
+  readonly label?: readonly string[];
+  readonly json?: boolean;
+}
+
+/** `bsfg append`: one fact from a shell; prints the offset (or JSON) and exits non-zero on refusal. */
+export async function appendCommand(io: CliIo, flags: AppendFlags): Promise<number> {
+  const messageId = flags.messageId ?? randomUUID();
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const eq = l.indexOf("=");
+    if (eq <= 0) return fail(io, flags.json, "invalid_argument", `--label ${l}: expected key=value`);
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  try {
+    const { client } = resolveClient(flags, io.env);
+    const res = await client.appendFact(
+      {
+        envelope: {
+          messageId,
+          fromZone: flags.fromZone,
+          toZone: flags.toZone,
+          producedAtUnixMs: BigInt(Date.now()),
+          correlationId: flags.correlationId ?? "",
+          labels,
+        },
+        fact: { subject: flags.subject, predicate: flags.predicate, objectJson: flags.object },
+        category: flags.category ?? "",
+      },
+      { timeoutMs: 30_000 },
+    );
+    if (flags.json) {
+      io.stdout.write(
+        `${JSON.stringify({ message_id: messageId, offset: res.offset.toString(), category: res.category, duplicate: res.duplicate })}\n`,
+      );
+    } else {
+      io.stdout.write(
+        `${res.duplicate ? "duplicate of" : "appended"} ${res.category} offset ${res.offset} (message_id ${messageId})\n`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof ConnectError) return fail(io, flags.json, codeName(error.code), describe(error));
+    return fail(io, flags.json, "error", (error as Error).message);
+  }
+}
+
+/** TLS refusals surface as internal/canceled from the HTTP/2 layer; say what they most likely are. */
+function describe(error: ConnectError): string {
+  if (/certificate|alert|handshake|SSL|TLS/i.test(error.rawMessage)) {
+    return `${error.rawMessage} (TLS refused: check --ca, --cert and --key against the node's CA)`;
+  }
+  return error.rawMessage;
+}
+
+function fail(io: CliIo, json: boolean | undefined, code: string, message: string): number {
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else io.stderr.write(`error: ${code}: ${message}\n`);
+  return 1;
+}

@@ -1,0 +1,46 @@
+import type { CategorySpec } from "../adapters/jetstream/category-spec.js";
+import type { FactLimits } from "../domain/fact-validation.js";
+import type { ZonePolicy } from "../domain/zone-policy.js";
+import type { Config } from "./schema.js";
+
+export function zonePolicyOf(config: Config): ZonePolicy {
+  return {
+    zone: config.zone,
+    categories: new Set(Object.keys(config.categories)),
+    defaultCategory: config.default_category,
+    categoryRules: new Map(Object.entries(config.category_rules)),
+    peers: new Map(
+      Object.entries(config.peers).map(([zone, p]) => [
+        zone,
+        { zone, identity: p.identity, exports: new Set(p.export), imports: new Set(p.import) },
+      ]),
+    ),
+    principals: new Map(
+      Object.entries(config.principals).map(([name, p]) => [name, { append: new Set(p.append) }]),
+    ),
+  };
+}
+
+export function categorySpecsOf(config: Config): CategorySpec[] {
+  return Object.entries(config.categories).map(([name, c]) => ({
+    name,
+    maxAgeMs: c.max_age,
+    maxBytes: c.max_bytes,
+    maxMsgs: c.max_msgs,
+    maxMsgBytes: c.max_fact_bytes + 16 * 1024,
+    replicas: c.replicas,
+    storage: c.storage,
+    dedup: c.dedup,
+    duplicateWindowMs: c.duplicate_window,
+  }));
+}
+
+/** One limit for object_json across categories: the largest category's, so validation can run before routing. */
+export function factLimitsOf(config: Config): FactLimits & { maxBatchItems: number } {
+  return {
+    maxObjectJsonBytes: Math.max(...Object.values(config.categories).map((c) => c.max_fact_bytes)),
+    maxJsonDepth: config.limits.max_json_depth,
+    maxLabels: config.limits.max_labels,
+    maxBatchItems: config.limits.max_batch_items,
+  };
+}

@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { duration, listenAddress, size } from "./units.js";
+
+const ZONE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const CATEGORY = /^[a-z][a-z0-9_-]{0,31}$/;
+const KIND = /^[a-z][a-z0-9_-]{0,63}$/;
+
+const zoneName = z.string().regex(ZONE, "must be lower-case letters, digits and '-' (a DNS label)");
+const categoryName = z.string().regex(CATEGORY, "must match [a-z][a-z0-9_-]{0,31}");
+
+const categorySchema = z
+  .object({
+    max_age: duration.default(7 * 86400e3),
+    max_bytes: size.default(1024 ** 3),
+    max_msgs: z.number().int().min(-1).default(-1),
+    max_fact_bytes: size.default(1024 ** 2),
+    replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).default(1),
+    storage: z.enum(["file", "memory"]).default("file"),
+    dedup: z.enum(["index", "window"]).default("index"),
+    duplicate_window: duration.default(120_000),
+  })
+  .strict();
+
+const DEFAULT_CATEGORIES: Record<string, z.input<typeof categorySchema>> = {
+  operational: {},
+  audit: { max_age: "365d" },
+  documents: {},
+  telemetry: { dedup: "window", max_age: "3d" },
+};
+
+const principalSchema = z
+  .object({
+    /** Categories the principal may append to; "*" for all. */
+    append: z.array(z.union([categoryName, z.literal("*")])).default([]),
+  })
+  .strict();
+
+const peerSchema = z
+  .object({
+    /** Certificate identity (CN or URI SAN) the peer's node presents. */
+    identity: z.string().min(1),
+    /** The peer's RPC base URL, used by the receiver loop. */
+    url: z.url().optional(),
+    /** Our categories the peer may fetch. */
+    export: z.array(categoryName).default([]),
+    /** The peer's categories we pull into our forward buffers. */
+    import: z.array(categoryName).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    zone: zoneName,
+    role: z.enum(["external", "internal"]),
+    listen: z
+      .object({
+        rpc: listenAddress.default({ host: "0.0.0.0", port: 9443 }),
+        admin: listenAddress.default({ host: "127.0.0.1", port: 9464 }),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        ca: z.string().min(1),
+        cert: z.string().min(1),
+        key: z.string().min(1),
+        /** Where a client's identity is read from. */
+        identity: z.enum(["cn", "uri_san"]).default("cn"),
+      })
+      .strict(),
+    nats: z
+      .object({
+        servers: z
+          .array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, "must be a nats:// or tls:// URL"))
+          .min(1),
+        user: z.string().optional(),
+        password_file: z.string().optional(),
+        token_file: z.string().optional(),
+        nkey_seed_file: z.string().optional(),
+        creds_file: z.string().optional(),
+        tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).partial().strict().optional(),
+        request_timeout: duration.default(5000),
+      })
+      .strict(),
+    categories: z.record(categoryName, categorySchema).prefault(DEFAULT_CATEGORIES),
+    default_category: categoryName.default("operational"),
+    /** Subject kind → category, used when an append names no category. */
+    category_rules: z
+      .record(z.string().regex(KIND, "must be a lower-case subject kind"), categoryName)
+      .default({}),
+    backpressure: z
+      .object({ fill_percent: z.number().min(1).max(100).default(80) })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        max_json_depth: z.number().int().min(1).max(1000).default(64),
+        max_labels: z.number().int().min(0).max(256).default(32),
+        max_batch_items: z.number().int().min(1).max(100_000).default(1000),
+        max_request_bytes: size.default(8 * 1024 ** 2),
+      })
+      .strict()
+      .prefault({}),
+    principals: z.record(z.string().min(1), principalSchema).default({}),
+    peers: z.record(zoneName, peerSchema).default({}),
+    shutdown_timeout: duration.default(15_000),
+    log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const categories = new Set(Object.keys(c.categories));
+    const need = (name: string, path: PropertyKey[]) => {
+      if (!categories.has(name))
+        ctx.addIssue({ code: "custom", path, message: `unknown category "${name}"` });
+    };
+    if (categories.size === 0)
+      ctx.addIssue({ code: "custom", path: ["categories"], message: "at least one category" });
+    need(c.default_category, ["default_category"]);
+    for (const [kind, category] of Object.entries(c.category_rules)) need(category, ["category_rules", kind]);
+    for (const [name, p] of Object.entries(c.principals)) {
+      p.append.forEach((cat, i) => {
+        if (cat !== "*") need(cat, ["principals", name, "append", i]);
+      });
+    }
+    for (const [zone, peer] of Object.entries(c.peers)) {
+      if (zone === c.zone)
+        ctx.addIssue({ code: "custom", path: ["peers", zone], message: "a zone cannot peer with itself" });
+      peer.export.forEach((cat, i) => {
+        need(cat, ["peers", zone, "export", i]);
+      });
+    }
+    for (const [name, cat] of Object.entries(c.categories)) {
+      if (cat.dedup === "window" && cat.max_age > 0 && cat.duplicate_window > cat.max_age) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["categories", name, "duplicate_window"],
+          message: "must not exceed max_age",
+        });
+      }
+      if (cat.duplicate_window < 100) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["categories", name, "duplicate_window"],
+          message: "must be at least 100ms",
+        });
+      }
+    }
+    const secrets = [
+      c.nats.password_file,
+      c.nats.token_file,
+      c.nats.nkey_seed_file,
+      c.nats.creds_file,
+    ].filter((s) => s !== undefined);
+    if (
+      secrets.length > 1 &&
+      !(c.nats.user !== undefined && c.nats.password_file !== undefined && secrets.length === 1)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nats"],
+        message: "choose one of password_file, token_file, nkey_seed_file, creds_file",
+      });
+    }
+    if (c.nats.password_file !== undefined && c.nats.user === undefined) {
+      ctx.addIssue({ code: "custom", path: ["nats", "user"], message: "is required with password_file" });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type CategoryConfig = Config["categories"][string];

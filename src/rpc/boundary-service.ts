@@ -1,0 +1,106 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { isDomainError } from "../domain/errors.js";
+import {
+  type AppendFactRequest,
+  type AppendFactResponse,
+  AppendFactResponseSchema,
+  type AppendFactsRequest,
+  type AppendFactsResponse,
+  AppendFactsResponseSchema,
+  AppendFactsResultSchema,
+  type BoundaryService,
+} from "../gen/bsfg/v1/boundary_pb.js";
+import type { AppendFacts } from "../use-cases/append-facts.js";
+import type { AppendMetrics } from "./append-metrics.js";
+import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
+import { toAppendRequest } from "./fact-mapping.js";
+import { principalKey } from "./principal.js";
+
+export interface BoundaryServiceDeps {
+  readonly appendFacts: AppendFacts;
+  readonly metrics: AppendMetrics;
+}
+
+/**
+ * bsfg.v1.BoundaryService: proto ↔ domain translation around the use cases.
+ * Methods a node does not serve yet are left out, and Connect answers them `unimplemented`.
+ */
+export function createBoundaryService(
+  deps: BoundaryServiceDeps,
+): Partial<ServiceImpl<typeof BoundaryService>> {
+  const { appendFacts, metrics } = deps;
+
+  async function appendFact(req: AppendFactRequest, ctx: HandlerContext): Promise<AppendFactResponse> {
+    const started = performance.now();
+    metrics.request("AppendFact");
+    try {
+      const result = await appendFacts.appendOne(ctx.values.get(principalKey), toAppendRequest(req));
+      return create(AppendFactResponseSchema, {
+        offset: BigInt(result.offset),
+        category: result.category,
+        duplicate: result.duplicate,
+      });
+    } catch (error) {
+      const connectError = toConnectError(error);
+      metrics.failure("AppendFact", codeName(connectError.code));
+      throw connectError;
+    } finally {
+      metrics.latency("AppendFact", (performance.now() - started) / 1000);
+    }
+  }
+
+  async function appendFactsBatch(
+    req: AppendFactsRequest,
+    ctx: HandlerContext,
+  ): Promise<AppendFactsResponse> {
+    const started = performance.now();
+    for (let i = 0; i < req.items.length; i++) metrics.request("AppendFacts");
+    try {
+      const results = await appendFacts.appendMany(
+        ctx.values.get(principalKey),
+        req.items.map(toAppendRequest),
+      );
+      return create(AppendFactsResponseSchema, {
+        results: results.map((r, i) => {
+          if (!isDomainError(r)) {
+            return create(AppendFactsResultSchema, {
+              outcome: {
+                case: "ok",
+                value: create(AppendFactResponseSchema, {
+                  offset: BigInt(r.offset),
+                  category: r.category,
+                  duplicate: r.duplicate,
+                }),
+              },
+            });
+          }
+          const code = codeName(CODE_BY_KIND[r.kind]);
+          metrics.failure("AppendFacts", code);
+          return create(AppendFactsResultSchema, {
+            outcome: {
+              case: "error",
+              value: {
+                code,
+                message: `items[${i}].${r.message}`,
+                existingOffset: BigInt(r.details.existingOffset ?? 0),
+                existingCategory: r.details.existingCategory ?? "",
+              },
+            },
+          });
+        }),
+      });
+    } catch (error) {
+      const connectError = toConnectError(error);
+      for (let i = 0; i < req.items.length; i++) metrics.failure("AppendFacts", codeName(connectError.code));
+      throw connectError;
+    } finally {
+      metrics.latency("AppendFacts", (performance.now() - started) / 1000);
+    }
+  }
+
+  return {
+    appendFact,
+    appendFacts: appendFactsBatch,
+  };
+}

@@ -1,0 +1,108 @@
+import { once } from "node:events";
+import http2 from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../ports/logger.js";
+import { principalKey } from "../rpc/principal.js";
+import { type IdentitySource, identityOf } from "./peer-identity.js";
+
+export interface RpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: {
+    readonly key: Buffer | string;
+    readonly cert: Buffer | string;
+    readonly ca: Buffer | string;
+  };
+  readonly identity: IdentitySource;
+  readonly routes: (router: ConnectRouter) => void;
+  readonly interceptors: readonly Interceptor[];
+  /** Per-message limit; larger requests get resource_exhausted before any handler runs. */
+  readonly readMaxBytes: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The mTLS listener for bsfg.v1 (Connect, gRPC and gRPC-Web over HTTP/2, and
+ * HTTP/1.1 for curl). TLS 1.3 only; a client certificate signed by the zone
+ * CA is required before any byte of RPC is read.
+ */
+export class RpcServer {
+  readonly #server: http2.Http2SecureServer;
+  readonly #sockets = new Set<Socket>();
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #o: RpcServerOptions;
+
+  constructor(options: RpcServerOptions) {
+    this.#o = options;
+    const handler = connectNodeAdapter({
+      routes: options.routes,
+      interceptors: [...options.interceptors],
+      readMaxBytes: options.readMaxBytes,
+      contextValues: (req) =>
+        createContextValues().set(principalKey, identityOf(req.socket as TLSSocket, options.identity)),
+    });
+    this.#server = http2.createSecureServer(
+      {
+        key: options.tls.key,
+        cert: options.tls.cert,
+        ca: options.tls.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: "TLSv1.3",
+        allowHTTP1: true,
+        // Node's 10 MB default answers ENHANCE_YOUR_CALM under many concurrent streams.
+        maxSessionMemory: 64,
+        settings: { maxConcurrentStreams: 1000, initialWindowSize: 1024 * 1024 },
+      },
+      handler,
+    );
+    this.#server.on("secureConnection", (socket: TLSSocket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
+    this.#server.on("session", (session) => {
+      this.#sessions.add(session);
+      session.once("close", () => this.#sessions.delete(session));
+    });
+    this.#server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      // In TLS 1.3 a refused client certificate surfaces as a bare "socket
+      // hang up"; the verification result on the socket says why.
+      const verification = socket.authorizationError;
+      options.logger.warn(
+        {
+          remote: socket.remoteAddress,
+          reason: verification !== undefined && verification !== null ? String(verification) : (error.code ?? error.message),
+        },
+        "TLS handshake refused",
+      );
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    this.#server.listen(this.#o.port, this.#o.host);
+    await once(this.#server, "listening");
+    return this.#server.address() as AddressInfo;
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight RPCs finish (HTTP/2 GOAWAY),
+   * and destroys whatever is still open when `graceMs` runs out.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const session of this.#sessions) session.close();
+    const deadline = new Promise<"timeout">((resolve) =>
+      setTimeout(() => resolve("timeout"), graceMs).unref(),
+    );
+    const outcome = await Promise.race([closed.then(() => "closed" as const), deadline]);
+    if (outcome === "timeout") {
+      this.#o.logger.warn({ open: this.#sockets.size }, "grace period over; closing remaining connections");
+      for (const socket of this.#sockets) socket.destroy();
+      await closed;
+    }
+  }
+}
