@@ -74,7 +74,10 @@ export class RpcServer {
       options.logger.warn(
         {
           remote: socket.remoteAddress,
-          reason: verification !== undefined && verification !== null ? String(verification) : (error.code ?? error.message),
+          reason:
+            verification !== undefined && verification !== null
+              ? String(verification)
+              : (error.code ?? error.message),
         },
         "TLS handshake refused",
       );
