@@ -88,7 +88,7 @@ describe("NATS outage", () => {
     expect(await codeOf(client.appendFact(fact("outage-0")))).toBe("ok");
     await nats.kill();
     await eventually(async () => !(await ready(running.adminUrl)), 10_000, "not ready");
-    const readyz = await (await fetch(`${running.adminUrl}/readyz`)).json();
+    const readyz = (await (await fetch(`${running.adminUrl}/readyz`)).json()) as { reasons: string[] };
     expect(readyz.reasons).toContain("zone NATS is not connected");
     for (let i = 0; i < 5; i++)
       expect(await codeOf(client.appendFact(fact(`outage-${i + 1}`)))).toBe(Code.Unavailable);
