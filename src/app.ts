@@ -12,6 +12,7 @@ import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/create-logger.js";
 import { createMetrics } from "./observability/create-metrics.js";
 import { createBoundaryService } from "./rpc/boundary-service.js";
+import { createDrainInterceptor } from "./rpc/drain-interceptor.js";
 import { createLoggingInterceptor } from "./rpc/logging-interceptor.js";
 import { createRoutes } from "./rpc/routes.js";
 import { AdminServer, type Readiness } from "./server/admin-server.js";
@@ -90,7 +91,10 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     },
     identity: config.tls.identity,
     routes: createRoutes(createBoundaryService({ appendFacts, metrics: metrics.append })),
-    interceptors: [createLoggingInterceptor(logger.child({ component: "rpc" }))],
+    interceptors: [
+      createLoggingInterceptor(logger.child({ component: "rpc" })),
+      createDrainInterceptor(() => draining),
+    ],
     readMaxBytes: config.limits.max_request_bytes,
     logger: logger.child({ component: "rpc-server" }),
   });
@@ -172,7 +176,11 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     stopping ??= (async () => {
       draining = true;
       logger.info({}, "draining");
-      await rpc.close(config.shutdown_timeout);
+      // A short notice period: probes see not-ready and clients on open
+      // connections get `unavailable` before the listener sends GOAWAY.
+      const notice = Math.min(1000, config.shutdown_timeout / 4);
+      await new Promise((resolve) => setTimeout(resolve, notice));
+      await rpc.close(config.shutdown_timeout - notice);
       fill.stop();
       await connecting;
       if (nats !== undefined)
