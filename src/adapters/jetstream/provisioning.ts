@@ -31,7 +31,8 @@ type ManagedConfig = Pick<
 >;
 
 export function storeStreamConfig(spec: CategorySpec): ManagedConfig {
-  const windowMs = spec.dedup === "window" ? spec.duplicateWindowMs : DEFAULT_DUPLICATE_WINDOW_MS;
+  // Index mode never sets Nats-Msg-Id, so its window only bounds server RAM for ids nobody sends.
+  const windowMs = spec.duplicateWindowMs;
   return {
     name: storeStreamName(spec.name),
     subjects: [`facts.${spec.name}.>`],
