@@ -51,8 +51,16 @@ module.exports = {
       name: "adapters-not-inward-edges",
       severity: "error",
       comment: "adapters implement ports; they never reach the RPC edge or use cases",
-      from: { path: "^src/adapters/" },
+      from: { path: "^src/adapters/", pathNot: "^src/adapters/connect/" },
       to: { path: "^src/(rpc|server|use-cases|cli|gen)/" },
+    },
+    {
+      name: "connect-adapter-only-mappings",
+      severity: "error",
+      comment:
+        "the outbound Connect adapter shares the proto mappings and generated code, nothing else of the edge",
+      from: { path: "^src/adapters/connect/" },
+      to: { path: "^src/(server|use-cases|cli)/|^src/rpc/(?!stored-fact-mapping)" },
     },
     {
       name: "only-main-touches-process",

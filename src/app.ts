@@ -1,16 +1,27 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { type KV, Kvm } from "@nats-io/kv";
 import type { DestinationStream, Logger as PinoLogger } from "pino";
+import { ConnectPeerLink } from "./adapters/connect/connect-peer-link.js";
+import { probeBacklog } from "./adapters/jetstream/backlog-probe.js";
+import { CURSOR_BUCKET } from "./adapters/jetstream/buffer-subjects.js";
+import { JetStreamFactLog } from "./adapters/jetstream/jetstream-fact-log.js";
+import { JetStreamForwardBuffer } from "./adapters/jetstream/jetstream-forward-buffer.js";
 import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffer.js";
-import { provisionStoreBuffers } from "./adapters/jetstream/provisioning.js";
+import { KvCursorStore } from "./adapters/jetstream/kv-cursor-store.js";
+import { provisionForwardBuffers, provisionStoreBuffers } from "./adapters/jetstream/provisioning.js";
 import { StreamFillMonitor } from "./adapters/jetstream/stream-fill-monitor.js";
 import { ZoneNats } from "./adapters/jetstream/zone-nats.js";
 import { nodeHasher } from "./adapters/node/node-hasher.js";
+import { nodeTimer } from "./adapters/node/node-timer.js";
 import { systemClock } from "./adapters/node/system-clock.js";
-import { categorySpecsOf, factLimitsOf, zonePolicyOf } from "./config/derive.js";
+import { categorySpecsOf, consumerSpecsOf, factLimitsOf, zonePolicyOf } from "./config/derive.js";
 import type { Config } from "./config/schema.js";
+import { peerConsumerName } from "./domain/consumer-policy.js";
+import { BacklogSampler } from "./observability/backlog-sampler.js";
 import { createLogger } from "./observability/create-logger.js";
 import { createMetrics } from "./observability/create-metrics.js";
+import { StatusBoard } from "./observability/status-board.js";
 import { createBoundaryService } from "./rpc/boundary-service.js";
 import { createDrainInterceptor } from "./rpc/drain-interceptor.js";
 import { createLoggingInterceptor } from "./rpc/logging-interceptor.js";
@@ -18,6 +29,9 @@ import { createRoutes } from "./rpc/routes.js";
 import { AdminServer, type Readiness } from "./server/admin-server.js";
 import { RpcServer } from "./server/rpc-server.js";
 import { AppendFacts } from "./use-cases/append-facts.js";
+import { ConsumerReads } from "./use-cases/consumer-reads.js";
+import { PeerGate } from "./use-cases/peer-gate.js";
+import { ReceiverLoop } from "./use-cases/receiver-loop.js";
 
 export interface ZoneNodeOptions {
   /** Where log lines go (default stdout). */
@@ -47,11 +61,14 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     level: config.log_level,
     ...(options.logDestination !== undefined && { destination: options.logDestination }),
   });
-  const metrics = createMetrics(config.zone);
+  const consumerSpecs = consumerSpecsOf(config);
+  const metrics = createMetrics(config.zone, consumerSpecs);
+  const status = new StatusBoard(consumerSpecs, () => Date.now());
   const specs = categorySpecsOf(config);
   const fill = new StreamFillMonitor(specs, 1000, logger.child({ component: "fill-monitor" }));
 
   let nats: ZoneNats | undefined;
+  let cursorKv: KV | undefined;
   let provisioned = false;
   let draining = false;
   let reportFatal: (error: Error) => void = () => {};
@@ -81,6 +98,85 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     observer: metrics.dedup,
   });
 
+  const consumerReads = new ConsumerReads({
+    consumers: consumerSpecs,
+    log: new JetStreamFactLog(() => nats),
+    cursors: new KvCursorStore(() => cursorKv),
+    observer: {
+      fetched: (consumer, count) => metrics.consumers.fetched(consumer, count),
+      confirmed: (consumer, cursor) => {
+        metrics.consumers.confirmed(consumer, cursor);
+        status.confirmed(consumer, cursor);
+      },
+    },
+    defaultLimit: config.fetch.default_limit,
+    maxLimit: config.fetch.max_limit,
+    maxWaitMs: config.fetch.max_wait,
+  });
+  const loopObserver = {
+    gate: (peer: string, state: Parameters<StatusBoard["gate"]>[1]) => {
+      metrics.loops.gate(peer, state);
+      status.gate(peer, state);
+    },
+    progress: (peer: string, category: string, hwm: number, lag: number) => {
+      metrics.loops.progress(peer, category, hwm, lag);
+      status.progress(peer, category, hwm, lag);
+    },
+  };
+  const loopLogger = logger.child({ component: "receiver" });
+  const forward = new JetStreamForwardBuffer({
+    jetstream: () => nats,
+    clock: systemClock,
+    publishTimeoutMs: config.nats.request_timeout,
+  });
+  const nodeTls = {
+    ca: readFileSync(config.tls.ca),
+    cert: readFileSync(config.tls.cert),
+    key: readFileSync(config.tls.key),
+  };
+  const loops = Object.entries(config.peers)
+    .filter(([, peer]) => peer.import.length > 0 && peer.url !== undefined)
+    .flatMap(([zone, peer]) => {
+      const gate = new PeerGate(zone, loopLogger, loopObserver);
+      const link = new ConnectPeerLink({ url: peer.url as string, identity: peer.identity, tls: nodeTls });
+      return peer.import.map(
+        (category) =>
+          new ReceiverLoop({
+            peer: zone,
+            category,
+            consumer: peerConsumerName(config.zone, category),
+            link,
+            forward,
+            gate,
+            batch: config.receiver.batch,
+            waitMs: config.receiver.wait,
+            backoffBaseMs: config.receiver.backoff_base,
+            backoffCapMs: config.receiver.backoff_max,
+            clock: systemClock,
+            timer: nodeTimer,
+            logger: loopLogger,
+            observer: loopObserver,
+          }),
+      );
+    });
+  const loopsAbort = new AbortController();
+  let loopsRunning: Promise<unknown> = Promise.resolve();
+  const sampler = new BacklogSampler({
+    consumers: consumerSpecs,
+    cursor: (consumer) => new KvCursorStore(() => cursorKv).get(consumer),
+    probe: async (consumer, cursor) => {
+      if (nats === undefined) throw new Error("not connected");
+      return probeBacklog(nats.nc, nats.jsm, consumer, cursor);
+    },
+    record: (consumer, cursor, facts, age) => {
+      metrics.backlog(consumer, cursor, facts, age);
+      status.backlog(consumer, cursor, facts, age);
+    },
+    now: () => Date.now(),
+    intervalMs: 5000,
+    logger: logger.child({ component: "backlog" }),
+  });
+
   const rpc = new RpcServer({
     host: config.listen.rpc.host,
     port: config.listen.rpc.port,
@@ -90,7 +186,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       ca: readFileSync(config.tls.ca),
     },
     identity: config.tls.identity,
-    routes: createRoutes(createBoundaryService({ appendFacts, metrics: metrics.append })),
+    routes: createRoutes(createBoundaryService({ appendFacts, consumerReads, metrics: metrics.append })),
     interceptors: [
       createLoggingInterceptor(logger.child({ component: "rpc" })),
       createDrainInterceptor(() => draining),
@@ -113,6 +209,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       contentType: metrics.registry.contentType,
       body: await metrics.registry.metrics(),
     }),
+    status: async () => ({ zone: config.zone, role: config.role, ...readiness(), ...status.toJson() }),
   });
 
   const adminAddress = await admin.listen();
@@ -134,6 +231,11 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const natsLogger = logger.child({ component: "nats" });
   const provision = async (zone: ZoneNats) => {
     await provisionStoreBuffers(zone.jsm, specs, natsLogger);
+    await provisionForwardBuffers(zone.jsm, specs, natsLogger);
+    cursorKv = await new Kvm(zone.js).create(CURSOR_BUCKET, {
+      history: 1,
+      replicas: Math.max(...specs.map((s) => s.replicas)),
+    });
     await fill.sample(zone.jsm);
   };
   const connecting = ZoneNats.connect(
@@ -163,6 +265,8 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       await provision(zone);
       provisioned = true;
       fill.start(() => nats?.jsm);
+      sampler.start();
+      loopsRunning = Promise.all(loops.map((loop) => loop.run(loopsAbort.signal)));
       logger.info({}, "ready");
       markReady();
     })
@@ -181,6 +285,9 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       const notice = Math.min(1000, config.shutdown_timeout / 4);
       await new Promise((resolve) => setTimeout(resolve, notice));
       await rpc.close(config.shutdown_timeout - notice);
+      loopsAbort.abort();
+      await loopsRunning;
+      sampler.stop();
       fill.stop();
       await connecting;
       if (nats !== undefined)

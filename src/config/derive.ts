@@ -1,4 +1,5 @@
 import type { CategorySpec } from "../adapters/jetstream/category-spec.js";
+import { type ConsumerSpec, peerConsumerName } from "../domain/consumer-policy.js";
 import type { FactLimits } from "../domain/fact-validation.js";
 import type { ZonePolicy } from "../domain/zone-policy.js";
 import type { Config } from "./schema.js";
@@ -43,4 +44,25 @@ export function factLimitsOf(config: Config): FactLimits & { maxBatchItems: numb
     maxLabels: config.limits.max_labels,
     maxBatchItems: config.limits.max_batch_items,
   };
+}
+
+/** Local consumers from config, plus one store-buffer consumer per (peer, exported category). */
+export function consumerSpecsOf(config: Config): Map<string, ConsumerSpec> {
+  const specs = new Map<string, ConsumerSpec>();
+  for (const [name, c] of Object.entries(config.consumers)) {
+    specs.set(name, {
+      kind: "local",
+      name,
+      category: c.category,
+      principals: new Set(c.principals),
+      ...(c.from_zone !== undefined && { fromZone: c.from_zone }),
+    });
+  }
+  for (const [zone, peer] of Object.entries(config.peers)) {
+    for (const category of peer.export) {
+      const name = peerConsumerName(zone, category);
+      specs.set(name, { kind: "peer", name, category, peerZone: zone, peerIdentity: peer.identity });
+    }
+  }
+  return specs;
 }

@@ -35,6 +35,17 @@ const principalSchema = z
   })
   .strict();
 
+const consumerSchema = z
+  .object({
+    /** The forward buffer (imported facts) this consumer reads. */
+    category: categoryName,
+    /** Principals that may fetch and confirm with it; "*" for any authenticated client. */
+    principals: z.array(z.string().min(1)).min(1),
+    /** Only facts imported from this zone, when set. */
+    from_zone: zoneName.optional(),
+  })
+  .strict();
+
 const peerSchema = z
   .object({
     /** Certificate identity (CN or URI SAN) the peer's node presents. */
@@ -103,6 +114,30 @@ export const configSchema = z
       .prefault({}),
     principals: z.record(z.string().min(1), principalSchema).default({}),
     peers: z.record(zoneName, peerSchema).default({}),
+    /** Local consumers over forward buffers; peers' store-buffer consumers are derived from `peers`. */
+    consumers: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must match [a-z0-9][a-z0-9_-]{0,63}"),
+        consumerSchema,
+      )
+      .default({}),
+    receiver: z
+      .object({
+        batch: z.number().int().min(1).max(1000).default(500),
+        wait: duration.default(5000),
+        backoff_base: duration.default(200),
+        backoff_max: duration.default(5000),
+      })
+      .strict()
+      .prefault({}),
+    fetch: z
+      .object({
+        default_limit: z.number().int().min(1).max(10_000).default(100),
+        max_limit: z.number().int().min(1).max(10_000).default(1000),
+        max_wait: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     shutdown_timeout: duration.default(15_000),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
@@ -128,6 +163,20 @@ export const configSchema = z
       peer.export.forEach((cat, i) => {
         need(cat, ["peers", zone, "export", i]);
       });
+      peer.import.forEach((cat, i) => {
+        need(cat, ["peers", zone, "import", i]);
+      });
+    }
+    for (const [name, consumer] of Object.entries(c.consumers))
+      need(consumer.category, ["consumers", name, "category"]);
+    for (const [zone, peer] of Object.entries(c.peers)) {
+      if (peer.import.length > 0 && peer.url === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["peers", zone, "url"],
+          message: "is required to import from this peer",
+        });
+      }
     }
     for (const [name, cat] of Object.entries(c.categories)) {
       if (cat.dedup === "window" && cat.max_age > 0 && cat.duplicate_window > cat.max_age) {

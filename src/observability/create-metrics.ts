@@ -1,15 +1,28 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ConsumerSpec } from "../domain/consumer-policy.js";
+import type { GateState } from "../domain/gate.js";
 import type { AppendObserver } from "../ports/append-observer.js";
+import type { ConsumerObserver } from "../ports/consumer-observer.js";
+import type { LoopObserver } from "../ports/loop-observer.js";
 import type { AppendMetrics } from "../rpc/append-metrics.js";
 
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly append: AppendMetrics;
   readonly dedup: AppendObserver;
+  readonly consumers: ConsumerObserver;
+  readonly loops: LoopObserver;
+  /** Records a sample of one consumer's durable cursor and backlog. */
+  backlog(consumer: string, cursor: number, facts: number, oldestAgeSeconds: number): void;
 }
 
+const GATE_STATES: readonly GateState[] = ["closed", "reconciling", "open"];
+
 /** Every metric of the node on its own registry (no prom-client globals), labelled with the zone. */
-export function createMetrics(zone: string): NodeMetrics {
+export function createMetrics(
+  zone: string,
+  consumerSpecs: ReadonlyMap<string, ConsumerSpec> = new Map(),
+): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ zone });
   collectDefaultMetrics({ register: registry });
@@ -46,8 +59,87 @@ export function createMetrics(zone: string): NodeMetrics {
     registers: [registry],
   });
 
+  const consumerLabels = (consumer: string) => {
+    const spec = consumerSpecs.get(consumer);
+    return { consumer, category: spec?.category ?? "", peer: spec?.kind === "peer" ? spec.peerZone : "" };
+  };
+  const consumerLabelNames = ["consumer", "category", "peer"] as const;
+  const fetches = new Counter({
+    name: "bsfg_fetch_requests_total",
+    help: "FetchFacts requests served, by consumer.",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const confirms = new Counter({
+    name: "bsfg_confirm_requests_total",
+    help: "ConfirmReceipt requests served, by consumer.",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const frontier = new Gauge({
+    name: "bsfg_frontier_offset",
+    help: "Confirmed cursor of each consumer (for peer consumers: the handoff frontier).",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const backlogFacts = new Gauge({
+    name: "bsfg_backlog_facts",
+    help: "Facts after the consumer's confirmed cursor that it has yet to confirm.",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const backlogAge = new Gauge({
+    name: "bsfg_backlog_oldest_age_seconds",
+    help: "Age of the oldest unconfirmed fact of the consumer (0 when none).",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const gate = new Gauge({
+    name: "bsfg_gate_state",
+    help: "Gate of each peer: 1 for the current state (closed, reconciling, open), 0 for the others.",
+    labelNames: ["peer", "state"] as const,
+    registers: [registry],
+  });
+  const lag = new Gauge({
+    name: "bsfg_replication_lag_seconds",
+    help: "Age of the last fact imported while a backlog remains at the peer; 0 when caught up.",
+    labelNames: ["peer", "category"] as const,
+    registers: [registry],
+  });
+  const highWater = new Gauge({
+    name: "bsfg_replication_lag_high_watermark",
+    help: "Highest source offset imported from the peer into the forward buffer (durable import high-water mark).",
+    labelNames: ["peer", "category"] as const,
+    registers: [registry],
+  });
+  for (const name of consumerSpecs.keys()) {
+    fetches.inc(consumerLabels(name), 0);
+    confirms.inc(consumerLabels(name), 0);
+  }
+
   return {
     registry,
+    consumers: {
+      fetched: (consumer) => fetches.inc(consumerLabels(consumer)),
+      confirmed: (consumer, cursor) => {
+        confirms.inc(consumerLabels(consumer));
+        frontier.set(consumerLabels(consumer), cursor);
+      },
+    },
+    loops: {
+      gate: (peer, state) => {
+        for (const s of GATE_STATES) gate.set({ peer, state: s }, s === state ? 1 : 0);
+      },
+      progress: (peer, category, hwm, lagSeconds) => {
+        lag.set({ peer, category }, lagSeconds);
+        highWater.set({ peer, category }, hwm);
+      },
+    },
+    backlog: (consumer, cursor, facts, oldestAgeSeconds) => {
+      frontier.set(consumerLabels(consumer), cursor);
+      backlogFacts.set(consumerLabels(consumer), facts);
+      backlogAge.set(consumerLabels(consumer), oldestAgeSeconds);
+    },
     append: {
       request: (procedure) => requests.inc({ procedure }),
       failure: (procedure, code) => failures.inc({ procedure, code }),

@@ -10,15 +10,24 @@ import {
   AppendFactsResponseSchema,
   AppendFactsResultSchema,
   type BoundaryService,
+  type ConfirmReceiptRequest,
+  type ConfirmReceiptResponse,
+  ConfirmReceiptResponseSchema,
+  type FetchFactsRequest,
+  type FetchFactsResponse,
+  FetchFactsResponseSchema,
 } from "../gen/bsfg/v1/boundary_pb.js";
 import type { AppendFacts } from "../use-cases/append-facts.js";
+import type { ConsumerReads } from "../use-cases/consumer-reads.js";
 import type { AppendMetrics } from "./append-metrics.js";
 import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
 import { toAppendRequest } from "./fact-mapping.js";
 import { principalKey } from "./principal.js";
+import { toStoredFactMessage } from "./stored-fact-mapping.js";
 
 export interface BoundaryServiceDeps {
   readonly appendFacts: AppendFacts;
+  readonly consumerReads: ConsumerReads;
   readonly metrics: AppendMetrics;
 }
 
@@ -29,7 +38,38 @@ export interface BoundaryServiceDeps {
 export function createBoundaryService(
   deps: BoundaryServiceDeps,
 ): Partial<ServiceImpl<typeof BoundaryService>> {
-  const { appendFacts, metrics } = deps;
+  const { appendFacts, consumerReads, metrics } = deps;
+
+  async function fetchFacts(req: FetchFactsRequest, ctx: HandlerContext): Promise<FetchFactsResponse> {
+    try {
+      const { facts, cursor } = await consumerReads.fetch(
+        ctx.values.get(principalKey),
+        req.consumerName,
+        req.limit,
+        req.waitMs,
+      );
+      return create(FetchFactsResponseSchema, {
+        facts: facts.map(toStoredFactMessage),
+        cursor: BigInt(cursor),
+      });
+    } catch (error) {
+      throw toConnectError(error);
+    }
+  }
+
+  async function confirmReceipt(
+    req: ConfirmReceiptRequest,
+    ctx: HandlerContext,
+  ): Promise<ConfirmReceiptResponse> {
+    try {
+      const offset =
+        req.offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.offset);
+      const cursor = await consumerReads.confirm(ctx.values.get(principalKey), req.consumerName, offset);
+      return create(ConfirmReceiptResponseSchema, { cursorAdvancedTo: BigInt(cursor) });
+    } catch (error) {
+      throw toConnectError(error);
+    }
+  }
 
   async function appendFact(req: AppendFactRequest, ctx: HandlerContext): Promise<AppendFactResponse> {
     const started = performance.now();
@@ -102,5 +142,7 @@ export function createBoundaryService(
   return {
     appendFact,
     appendFacts: appendFactsBatch,
+    fetchFacts,
+    confirmReceipt,
   };
 }

@@ -12,12 +12,15 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly readiness: () => Readiness;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  /** The JSON document served at `/status`. */
+  readonly status: () => Promise<object>;
 }
 
 /**
  * Plain-HTTP operations listener, separate from RPC so probes and scrapes
  * never need client certificates: `/livez` depends on nothing but the
- * process, `/readyz` on the zone's own NATS and provisioning only.
+ * process, `/readyz` on the zone's own NATS and provisioning only, `/status`
+ * shows gates, imports, cursors and backlogs.
  */
 export class AdminServer {
   readonly #server: http.Server;
@@ -61,6 +64,17 @@ export class AdminServer {
           .end(`${JSON.stringify({ ready: r.ready, reasons: r.reasons })}\n`);
         return;
       }
+      case "/status":
+        try {
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(`${JSON.stringify(await this.#o.status(), null, 2)}\n`);
+        } catch (error) {
+          res
+            .writeHead(500, { "content-type": "text/plain" })
+            .end(`status failed: ${(error as Error).message}\n`);
+        }
+        return;
       case "/metrics":
         try {
           const m = await this.#o.metrics();

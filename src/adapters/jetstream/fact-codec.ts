@@ -1,4 +1,4 @@
-import type { FactRecord } from "../../domain/fact.js";
+import type { FactRecord, StoredFact } from "../../domain/fact.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -84,4 +84,14 @@ export function encodeClaim(claim: IndexClaim): Uint8Array {
 
 export function decodeClaim(data: Uint8Array): IndexClaim {
   return JSON.parse(decoder.decode(data)) as IndexClaim;
+}
+
+/** A fact imported from a peer, as stored in a forward buffer: the source's record plus where it came from. */
+export function encodeImported(fact: StoredFact, sourceZone: string, storedAtUnixMs: number): Uint8Array {
+  const json = JSON.parse(new TextDecoder().decode(encodeFact({ ...fact, storedAtUnixMs }))) as Record<
+    string,
+    unknown
+  >;
+  json.source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
+  return encoder.encode(JSON.stringify(json));
 }

@@ -8,6 +8,7 @@ import {
 import { nanos } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { Logger } from "../../ports/logger.js";
+import { forwardStreamName } from "./buffer-subjects.js";
 import { type CategorySpec, INDEX_STREAM, INDEX_SUBJECT_PREFIX, storeStreamName } from "./category-spec.js";
 import { JsCode, jsApiCode } from "./nats-errors.js";
 
@@ -77,7 +78,35 @@ export function indexStreamConfig(specs: readonly CategorySpec[]): ManagedConfig
   };
 }
 
+/**
+ * A forward buffer: facts imported from peers, with the same age, size and
+ * storage budget as the category's store buffer. Discard `new`: when full,
+ * the receiver loop stops confirming and the backlog stays at the peer.
+ */
+export function forwardStreamConfig(spec: CategorySpec): ManagedConfig {
+  return {
+    ...storeStreamConfig(spec),
+    name: forwardStreamName(spec.name),
+    subjects: [`forward.${spec.name}.>`],
+  };
+}
+
 export type ProvisionAction = "created" | "updated" | "unchanged";
+
+/** Creates or updates `forward_<category>` for each category; see provisionStoreBuffers for errors. */
+export async function provisionForwardBuffers(
+  jsm: JetStreamManager,
+  specs: readonly CategorySpec[],
+  logger: Logger,
+): Promise<Map<string, ProvisionAction>> {
+  const actions = new Map<string, ProvisionAction>();
+  for (const config of specs.map(forwardStreamConfig)) {
+    const action = await reconcile(jsm, config);
+    actions.set(config.name, action);
+    if (action !== "unchanged") logger.info({ stream: config.name, action }, "stream provisioned");
+  }
+  return actions;
+}
 
 /**
  * Creates or updates every stream the store buffers need, idempotently.

@@ -105,7 +105,7 @@ describe("parseConfig", () => {
 describe("derived views", () => {
   it("turns config into the zone policy, category specs and limits", () => {
     const result = parseConfig(
-      `${minimal}principals: { erp: { append: [operational] } }\npeers: { enterprise: { identity: enterprise-bsfg, export: [audit], import: [operational] } }\n`,
+      `${minimal}principals: { erp: { append: [operational] } }\npeers: { enterprise: { identity: enterprise-bsfg, url: "https://e:9443", export: [audit], import: [operational] } }\n`,
       {},
     );
     if (!result.ok) throw new Error(result.problems.join("\n"));

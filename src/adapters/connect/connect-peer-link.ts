@@ -1,0 +1,85 @@
+import type { PeerCertificate } from "node:tls";
+import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { DomainError } from "../../domain/errors.js";
+import type { StoredFact } from "../../domain/fact.js";
+import { BoundaryService } from "../../gen/bsfg/v1/boundary_pb.js";
+import type { PeerLink } from "../../ports/peer-link.js";
+import { fromStoredFactMessage } from "../../rpc/stored-fact-mapping.js";
+
+export interface ConnectPeerLinkOptions {
+  readonly url: string;
+  /** The identity the peer's node certificate must carry (CN or URI SAN). */
+  readonly identity: string;
+  readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer };
+}
+
+/**
+ * The receiver loop's client for one peer: Connect (binary) over HTTP/2 and
+ * mTLS with our node certificate, refusing a peer whose certificate does not
+ * name the configured identity even if the CA signed it.
+ */
+export class ConnectPeerLink implements PeerLink {
+  readonly #client: Client<typeof BoundaryService>;
+
+  constructor(options: ConnectPeerLinkOptions) {
+    const transport = createConnectTransport({
+      baseUrl: options.url,
+      httpVersion: "2",
+      nodeOptions: {
+        ...options.tls,
+        minVersion: "TLSv1.3",
+        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+          checkPeerIdentity(cert, options.identity),
+      },
+      // A partition must be noticed while a long-poll is parked on a dead connection.
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5_000,
+    });
+    this.#client = createClient(BoundaryService, transport);
+  }
+
+  async fetch(consumer: string, limit: number, waitMs: number, signal: AbortSignal) {
+    try {
+      const res = await this.#client.fetchFacts(
+        { consumerName: consumer, limit, waitMs },
+        { signal, timeoutMs: waitMs + 15_000 },
+      );
+      return { facts: res.facts.map(fromStoredFactMessage) as StoredFact[], cursor: Number(res.cursor) };
+    } catch (error) {
+      throw peerError(error, "fetch");
+    }
+  }
+
+  async confirm(consumer: string, offset: number, signal: AbortSignal): Promise<number> {
+    try {
+      const res = await this.#client.confirmReceipt(
+        { consumerName: consumer, offset: BigInt(offset) },
+        { signal },
+      );
+      return Number(res.cursorAdvancedTo);
+    } catch (error) {
+      throw peerError(error, "confirm");
+    }
+  }
+}
+
+export function checkPeerIdentity(cert: PeerCertificate, identity: string): Error | undefined {
+  const cn = cert.subject?.CN;
+  const names = [
+    Array.isArray(cn) ? cn[0] : cn,
+    ...(cert.subjectaltname ?? "").split(", ").map((s) => s.replace(/^URI:/, "")),
+  ];
+  if (names.includes(identity)) return undefined;
+  return new Error(`peer certificate names ${JSON.stringify(names.filter(Boolean))}, expected "${identity}"`);
+}
+
+function peerError(error: unknown, what: string): DomainError {
+  const e = ConnectError.from(error);
+  return new DomainError(
+    "unavailable",
+    `peer ${what} failed: [${e.code}] ${e.rawMessage}`,
+    {},
+    { cause: error },
+  );
+}

@@ -1,0 +1,180 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { createInbox, type Msg, type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
+import type { ConsumerSpec } from "../../domain/consumer-policy.js";
+import { DomainError } from "../../domain/errors.js";
+import type { StoredFact } from "../../domain/fact.js";
+import type { FactLog } from "../../ports/fact-log.js";
+import { consumerSource } from "./buffer-subjects.js";
+import { decodeFact } from "./fact-codec.js";
+import { toDomainError } from "./nats-errors.js";
+
+/** A server-side read position: an ephemeral pull consumer whose next message follows `after`. */
+export interface Reader {
+  readonly name: string;
+  readonly stream: string;
+  after: number;
+}
+
+const READER_IDLE_MS = 120_000;
+const NO_WAIT_TIMEOUT_MS = 5_000;
+
+/**
+ * Reads buffers in offset order for named consumers. The durable cursor lives
+ * elsewhere (KvCursorStore); JetStream is only asked "what follows offset N",
+ * through a cached ephemeral consumer (ack none) positioned right after the
+ * last fact handed out. A fetch that does not continue from there (a repeat
+ * after no confirm, a restart) gets a fresh consumer at cursor+1, so the
+ * late, out-of-order redeliveries of ack-based consumers never happen.
+ */
+export class JetStreamFactLog implements FactLog {
+  readonly #nats: () => { readonly nc: NatsConnection; readonly jsm: JetStreamManager } | undefined;
+  readonly #readers = new Map<string, Reader>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(nats: () => { readonly nc: NatsConnection; readonly jsm: JetStreamManager } | undefined) {
+    this.#nats = nats;
+  }
+
+  read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]> {
+    return this.#serialised(consumer.name, async () => {
+      try {
+        return await this.#read(consumer, after, limit, waitMs);
+      } catch (error) {
+        // Whatever went wrong, the server-side position is no longer trusted.
+        await this.#drop(consumer.name);
+        throw toDomainError(error, "fetch");
+      }
+    });
+  }
+
+  async head(consumer: ConsumerSpec): Promise<number> {
+    const { jsm } = this.#connected();
+    try {
+      return (await jsm.streams.info(consumerSource(consumer).stream)).state.last_seq;
+    } catch (error) {
+      throw toDomainError(error, "confirm");
+    }
+  }
+
+  async #read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]> {
+    const { nc, jsm } = this.#connected();
+    let reader = this.#readers.get(consumer.name);
+    if (reader === undefined || reader.after !== after) {
+      await this.#drop(consumer.name);
+      reader = await this.#open(jsm, consumer, after);
+      this.#readers.set(consumer.name, reader);
+    }
+    let msgs = await pull(nc, reader, { batch: limit, no_wait: true }, NO_WAIT_TIMEOUT_MS);
+    if (msgs.length === 0 && waitMs > 0) {
+      // Long-poll for the first fact only, then take whatever else is there.
+      msgs = await pull(nc, reader, { batch: 1, expires: nanos(waitMs) }, waitMs + NO_WAIT_TIMEOUT_MS);
+      if (msgs.length > 0 && limit > 1) {
+        msgs = msgs.concat(await pull(nc, reader, { batch: limit - 1, no_wait: true }, NO_WAIT_TIMEOUT_MS));
+      }
+    }
+    const facts = msgs.map(toStoredFact);
+    const last = facts.at(-1);
+    if (last !== undefined) reader.after = last.offset;
+    return facts;
+  }
+
+  async #open(jsm: JetStreamManager, consumer: ConsumerSpec, after: number): Promise<Reader> {
+    const { stream, filter } = consumerSource(consumer);
+    const info = await jsm.consumers.add(stream, {
+      name: `bsfg_read_${nuid.next()}`,
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: after + 1,
+      filter_subject: filter,
+      mem_storage: true,
+      inactive_threshold: nanos(READER_IDLE_MS),
+    });
+    return { name: info.name, stream, after };
+  }
+
+  async #drop(name: string): Promise<void> {
+    const reader = this.#readers.get(name);
+    if (reader === undefined) return;
+    this.#readers.delete(name);
+    const jsm = this.#nats()?.jsm;
+    // Best effort: an undeleted reader expires by itself after READER_IDLE_MS.
+    await jsm?.consumers.delete(reader.stream, reader.name).catch(() => undefined);
+  }
+
+  #connected(): { nc: NatsConnection; jsm: JetStreamManager } {
+    const nats = this.#nats();
+    if (nats === undefined || nats.nc.isClosed()) {
+      throw new DomainError("unavailable", "the zone's NATS is not connected; retry later");
+    }
+    return nats;
+  }
+
+  async #serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+}
+
+type PullRequest = { batch: number; no_wait: true } | { batch: number; expires: number };
+
+/**
+ * One JetStream pull request ($JS.API.CONSUMER.MSG.NEXT). nats.js's fetch
+ * cannot express "what is available now" (no no_wait, expires ≥ 1 s), which
+ * FetchFacts needs to answer at once. Ends at `batch` messages or at the
+ * server's status reply (404 no messages, 408 expired).
+ */
+export async function pull(
+  nc: NatsConnection,
+  reader: Reader,
+  request: PullRequest,
+  timeoutMs: number,
+): Promise<Msg[]> {
+  const inbox = createInbox();
+  const sub = nc.subscribe(inbox, { timeout: timeoutMs });
+  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${reader.stream}.${reader.name}`, JSON.stringify(request), {
+    reply: inbox,
+  });
+  const msgs: Msg[] = [];
+  try {
+    for await (const m of sub) {
+      const code = m.headers?.code ?? 0;
+      if (code === 404 || code === 408) break;
+      if (code === 100) continue;
+      if (code >= 400)
+        throw new DomainError(
+          "unavailable",
+          `fetch: JetStream answered ${code} ${m.headers?.description ?? ""}`,
+        );
+      msgs.push(m);
+      if (msgs.length >= request.batch) break;
+    }
+  } catch (error) {
+    // A timeout after some messages still delivered them: keep what arrived.
+    if (msgs.length === 0) throw error;
+  } finally {
+    sub.unsubscribe();
+  }
+  return msgs;
+}
+
+function toStoredFact(m: Msg): StoredFact {
+  return { ...decodeFact(m.data), offset: streamSequence(m.reply ?? "") };
+}
+
+/** The stream sequence from a JetStream delivery subject (both the 9- and 12-token forms). */
+export function streamSequence(reply: string): number {
+  const t = reply.split(".");
+  const seq = t.length === 9 ? t[5] : t[7];
+  const n = Number(seq);
+  if (t[0] !== "$JS" || t[1] !== "ACK" || !Number.isSafeInteger(n)) {
+    throw new DomainError("internal", `unexpected JetStream delivery subject "${reply}"`);
+  }
+  return n;
+}

@@ -1,0 +1,105 @@
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { DomainError } from "../../domain/errors.js";
+import type { StoredFact } from "../../domain/fact.js";
+import type { Clock } from "../../ports/clock.js";
+import type { ForwardBuffer } from "../../ports/forward-buffer.js";
+import { forwardStreamName, forwardSubject } from "./buffer-subjects.js";
+import { encodeImported } from "./fact-codec.js";
+import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
+
+const SOURCE_ZONE = "Bsfg-Source-Zone";
+const SOURCE_OFFSET = "Bsfg-Source-Offset";
+
+export interface JetStreamForwardBufferOptions {
+  readonly jetstream: () => { readonly js: JetStreamClient; readonly jsm: JetStreamManager } | undefined;
+  readonly clock: Clock;
+  readonly publishTimeoutMs: number;
+}
+
+/**
+ * Forward buffers on JetStream. Writes to one `forward_<category>` stream go
+ * through one queue in this node and every message carries the stream's
+ * expected last sequence, so a batch lands as an exact prefix: a lost publish
+ * fails every later one of the batch instead of leaving a hole. The import
+ * high-water mark is the source offset on the last message of the peer's
+ * subject: one subject per (category, peer), no per-fact index.
+ */
+export class JetStreamForwardBuffer implements ForwardBuffer {
+  readonly #o: JetStreamForwardBufferOptions;
+  readonly #lastSeq = new Map<string, number>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(options: JetStreamForwardBufferOptions) {
+    this.#o = options;
+  }
+
+  async highWaterMark(peer: string, category: string): Promise<number> {
+    const { jsm } = this.#connected();
+    try {
+      const last = await jsm.streams.getMessage(forwardStreamName(category), {
+        last_by_subj: forwardSubject(category, peer),
+      });
+      return last === null ? 0 : Number(last.header.get(SOURCE_OFFSET));
+    } catch (error) {
+      throw toDomainError(error, "forward buffer");
+    }
+  }
+
+  append(peer: string, category: string, facts: readonly StoredFact[]): Promise<void> {
+    const stream = forwardStreamName(category);
+    const run = (this.#queues.get(stream) ?? Promise.resolve()).then(() =>
+      this.#write(stream, peer, category, facts),
+    );
+    this.#queues.set(
+      stream,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  async #write(stream: string, peer: string, category: string, facts: readonly StoredFact[]): Promise<void> {
+    const { js, jsm } = this.#connected();
+    try {
+      let last = this.#lastSeq.get(stream);
+      if (last === undefined) {
+        last = (await jsm.streams.info(stream)).state.last_seq;
+      }
+      const subject = forwardSubject(category, peer);
+      const now = this.#o.clock.nowMs();
+      const acks = facts.map((fact, i) => {
+        const h = headers();
+        h.set(SOURCE_ZONE, peer);
+        h.set(SOURCE_OFFSET, String(fact.offset));
+        return js.publish(subject, encodeImported(fact, peer, now), {
+          headers: h,
+          timeout: this.#o.publishTimeoutMs,
+          expect: { lastSequence: (last as number) + i },
+        });
+      });
+      const settled = await Promise.allSettled(acks);
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed !== undefined) {
+        this.#lastSeq.delete(stream);
+        const reason = (failed as PromiseRejectedResult).reason;
+        if (jsApiCode(reason) === JsCode.WrongLastSequence) {
+          throw new DomainError(
+            "unavailable",
+            `forward buffer ${stream} moved underfoot; the batch will be retried`,
+          );
+        }
+        throw toDomainError(reason, "forward buffer");
+      }
+      this.#lastSeq.set(stream, last + facts.length);
+    } catch (error) {
+      this.#lastSeq.delete(stream);
+      throw toDomainError(error, "forward buffer");
+    }
+  }
+
+  #connected(): { js: JetStreamClient; jsm: JetStreamManager } {
+    const nats = this.#o.jetstream();
+    if (nats === undefined) throw new DomainError("unavailable", "the zone's NATS is not connected");
+    return nats;
+  }
+}

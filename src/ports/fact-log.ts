@@ -1,0 +1,17 @@
+import type { ConsumerSpec } from "../domain/consumer-policy.js";
+import type { StoredFact } from "../domain/fact.js";
+
+/**
+ * Read access to the buffers in offset order, as seen through a named
+ * consumer's filter (a peer consumer sees only facts addressed to its zone).
+ */
+export interface FactLog {
+  /**
+   * Up to `limit` facts with offset > `after`, ascending, with no gaps in
+   * what the filter admits. When none exists yet, waits up to `waitMs` and
+   * returns as soon as one arrives (or an empty list). Throws `unavailable`.
+   */
+  read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]>;
+  /** The offset of the last fact stored in the consumer's buffer (any filter); 0 when empty. */
+  head(consumer: ConsumerSpec): Promise<number>;
+}

@@ -1,0 +1,12 @@
+import type { StoredFact } from "../domain/fact.js";
+
+/** The receiver loop's view of one peer zone's node (FetchFacts/ConfirmReceipt over mTLS). */
+export interface PeerLink {
+  fetch(
+    consumer: string,
+    limit: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<{ facts: StoredFact[]; cursor: number }>;
+  confirm(consumer: string, offset: number, signal: AbortSignal): Promise<number>;
+}

@@ -1,0 +1,78 @@
+import { authorizeConsumer, type ConsumerSpec } from "../domain/consumer-policy.js";
+import { DomainError } from "../domain/errors.js";
+import type { StoredFact } from "../domain/fact.js";
+import type { ConsumerObserver } from "../ports/consumer-observer.js";
+import type { CursorStore } from "../ports/cursor-store.js";
+import type { FactLog } from "../ports/fact-log.js";
+
+export interface ConsumerReadsOptions {
+  readonly consumers: ReadonlyMap<string, ConsumerSpec>;
+  readonly log: FactLog;
+  readonly cursors: CursorStore;
+  readonly observer: ConsumerObserver;
+  /** Used when a request asks for 0 facts. */
+  readonly defaultLimit: number;
+  readonly maxLimit: number;
+  readonly maxWaitMs: number;
+}
+
+/**
+ * FetchFacts and ConfirmReceipt (ARCHITECTURE §3): reads always start right
+ * after the durable cursor, so an unconfirmed fetch is repeated exactly, in
+ * order, after any crash of the consumer, the node or NATS.
+ */
+export class ConsumerReads {
+  readonly #o: ConsumerReadsOptions;
+
+  constructor(options: ConsumerReadsOptions) {
+    this.#o = options;
+  }
+
+  async fetch(
+    principal: string,
+    name: string,
+    limit: number,
+    waitMs: number,
+  ): Promise<{ facts: StoredFact[]; cursor: number }> {
+    const spec = authorizeConsumer(this.#o.consumers, name, principal);
+    if (limit > this.#o.maxLimit) {
+      throw new DomainError("invalid_input", `limit: at most ${this.#o.maxLimit} facts per fetch`, {
+        field: "limit",
+      });
+    }
+    if (waitMs > this.#o.maxWaitMs) {
+      throw new DomainError("invalid_input", `wait_ms: at most ${this.#o.maxWaitMs}`, { field: "wait_ms" });
+    }
+    const cursor = await this.#o.cursors.get(name);
+    const facts = await this.#o.log.read(spec, cursor, limit === 0 ? this.#o.defaultLimit : limit, waitMs);
+    this.#o.observer.fetched(name, facts.length);
+    return { facts, cursor };
+  }
+
+  async confirm(principal: string, name: string, offset: number): Promise<number> {
+    const spec = authorizeConsumer(this.#o.consumers, name, principal);
+    const current = await this.#o.cursors.get(name);
+    if (offset <= current) {
+      this.#o.observer.confirmed(name, current);
+      return current;
+    }
+    const head = await this.#o.log.head(spec);
+    if (offset > head) {
+      throw new DomainError(
+        "precondition_failed",
+        `offset: ${offset} is beyond the last stored fact (${head}) of consumer "${name}"`,
+        { field: "offset" },
+      );
+    }
+    const cursor = await this.#o.cursors.advance(name, offset);
+    this.#o.observer.confirmed(name, cursor);
+    return cursor;
+  }
+
+  /** The durable cursor of every consumer (for status and metrics after restarts). */
+  async cursors(): Promise<Map<string, number>> {
+    const names = [...this.#o.consumers.keys()];
+    const values = await Promise.all(names.map((n) => this.#o.cursors.get(n)));
+    return new Map(names.map((n, i) => [n, values[i] ?? 0]));
+  }
+}

@@ -1,0 +1,93 @@
+import type { StoredFact } from "../domain/fact.js";
+import { backoffDelayMs } from "../domain/gate.js";
+import type { Clock } from "../ports/clock.js";
+import type { ForwardBuffer } from "../ports/forward-buffer.js";
+import type { Logger } from "../ports/logger.js";
+import type { LoopObserver } from "../ports/loop-observer.js";
+import type { PeerLink } from "../ports/peer-link.js";
+import type { Timer } from "../ports/timer.js";
+import type { PeerGate } from "./peer-gate.js";
+
+export interface ReceiverLoopOptions {
+  readonly peer: string;
+  readonly category: string;
+  /** Our consumer's name at the peer. */
+  readonly consumer: string;
+  readonly link: PeerLink;
+  readonly forward: ForwardBuffer;
+  readonly gate: PeerGate;
+  readonly batch: number;
+  readonly waitMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  readonly clock: Clock;
+  readonly timer: Timer;
+  readonly logger: Logger;
+  readonly observer: LoopObserver;
+}
+
+/**
+ * Pulls one category from one peer: fetch → durable insert into the forward
+ * buffer → confirm at the peer, only after the insert is durable. Facts at or
+ * below the durable high-water mark of source offsets were already stored (a
+ * crash between insert and confirm) and are only confirmed again, so nothing
+ * is duplicated whatever the partition length, in O(1) memory.
+ */
+export class ReceiverLoop {
+  readonly #o: ReceiverLoopOptions;
+
+  constructor(options: ReceiverLoopOptions) {
+    this.#o = options;
+  }
+
+  /** Runs until `signal` aborts; a batch already fetched is finished first. */
+  async run(signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    let highWaterMark: number | undefined;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let stage: "local" | "peer" = "local";
+      try {
+        highWaterMark ??= await o.forward.highWaterMark(o.peer, o.category);
+        stage = "peer";
+        const { facts } = await o.link.fetch(o.consumer, o.batch, o.waitMs, signal);
+        const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
+        const last = facts.at(-1);
+        if (fresh.length > 0) {
+          stage = "local";
+          await o.forward.append(o.peer, o.category, fresh);
+          highWaterMark = (fresh.at(-1) as StoredFact).offset;
+        }
+        if (last !== undefined) {
+          stage = "peer";
+          await o.link.confirm(o.consumer, last.offset, AbortSignal.timeout(30_000));
+        }
+        attempt = 0;
+        const behind = facts.length >= o.batch;
+        o.gate.report(behind ? "exchange_behind" : "exchange_caught_up");
+        const lag =
+          behind && last !== undefined ? Math.max(0, (o.clock.nowMs() - last.storedAtUnixMs) / 1000) : 0;
+        o.observer.progress(o.peer, o.category, highWaterMark, lag);
+      } catch (error) {
+        if (signal.aborted) break;
+        // After any failure the durable state is the truth again (the insert may or may not have landed).
+        highWaterMark = undefined;
+        if (stage === "peer")
+          o.gate.report("exchange_failed", { category: o.category, error: describe(error) });
+        else
+          o.logger.warn(
+            { peer: o.peer, category: o.category, err: error },
+            "forward buffer unavailable; retrying",
+          );
+        await o.timer.sleep(
+          backoffDelayMs(attempt++, o.backoffBaseMs, o.backoffCapMs, o.timer.random()),
+          signal,
+        );
+      }
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
