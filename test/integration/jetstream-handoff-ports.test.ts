@@ -1,0 +1,103 @@
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
+import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
+import { JetStreamFactLog, streamSequence } from "../../src/adapters/jetstream/jetstream-fact-log.js";
+import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
+import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
+import { KvCursorStore } from "../../src/adapters/jetstream/kv-cursor-store.js";
+import { provisionForwardBuffers, provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
+import { systemClock } from "../../src/adapters/node/system-clock.js";
+import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
+import { silentLogger } from "../../src/ports/logger.js";
+import { cursorStoreContract } from "../contract/cursor-store.contract.js";
+import { forwardBufferContract } from "../contract/forward-buffer.contract.js";
+import { record } from "../fixtures/facts.js";
+import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+
+const spec: CategorySpec = {
+  name: "operational",
+  maxAgeMs: 86_400_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxMsgs: -1,
+  maxMsgBytes: 1024 * 1024,
+  replicas: 1,
+  storage: "file",
+  dedup: "index",
+  duplicateWindowMs: 120_000,
+};
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let kv: KV;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+  jsm = await jetstreamManager(nc);
+  await provisionStoreBuffers(jsm, [spec], silentLogger);
+  await provisionForwardBuffers(jsm, [spec], silentLogger);
+  kv = await new Kvm(jetstream(nc)).create(CURSOR_BUCKET, { history: 1 });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+cursorStoreContract("jetstream kv", () => new KvCursorStore(() => kv));
+forwardBufferContract(
+  "jetstream",
+  () =>
+    new JetStreamForwardBuffer({
+      jetstream: () => ({ js: jetstream(nc), jsm }),
+      clock: systemClock,
+      publishTimeoutMs: 5000,
+    }),
+);
+
+describe("JetStreamFactLog", () => {
+  const peerConsumer: ConsumerSpec = {
+    kind: "peer",
+    name: "peer.plant-a.operational",
+    category: "operational",
+    peerZone: "plant-a",
+    peerIdentity: "plant-a-bsfg",
+  };
+
+  it("reads only facts addressed to the consumer's peer, in offset order, repeatably", async () => {
+    const store = new JetStreamStoreBuffer({
+      jetstream: () => ({ js: jetstream(nc), jsm }),
+      categories: [spec],
+      publishTimeoutMs: 5000,
+      isConnected: () => true,
+      fillPercent: () => 0,
+    });
+    const mine = Array.from({ length: 5 }, () => record());
+    const others = Array.from({ length: 5 }, () => {
+      const r = record();
+      return { ...r, envelope: { ...r.envelope, toZone: "plant-b" } };
+    });
+    await store.append(mine.flatMap((m, i) => [m, others[i] ?? m]));
+    const log = new JetStreamFactLog(() => ({ nc, jsm }));
+    const first = await log.read(peerConsumer, 0, 3, 0);
+    expect(first.map((f) => f.envelope.toZone)).toEqual(["plant-a", "plant-a", "plant-a"]);
+    expect(first.map((f) => f.envelope.messageId)).toEqual(mine.slice(0, 3).map((m) => m.envelope.messageId));
+    // Same position again (nothing confirmed): the same facts.
+    expect((await log.read(peerConsumer, 0, 3, 0)).map((f) => f.offset)).toEqual(first.map((f) => f.offset));
+    // Continuing after the last one handed out.
+    const rest = await log.read(peerConsumer, first.at(-1)?.offset ?? 0, 10, 0);
+    expect(rest.map((f) => f.envelope.messageId)).toEqual(mine.slice(3).map((m) => m.envelope.messageId));
+    expect(await log.read(peerConsumer, rest.at(-1)?.offset ?? 0, 10, 0)).toEqual([]);
+    expect(await log.head(peerConsumer)).toBe((await jsm.streams.info("facts_operational")).state.last_seq);
+  });
+
+  it("parses both forms of JetStream delivery subjects", () => {
+    expect(streamSequence("$JS.ACK.facts_operational.c1.1.42.7.1700000000000000000.3")).toBe(42);
+    expect(streamSequence("$JS.ACK.dom.acc.facts_operational.c1.1.43.7.1700000000000000000.3.rnd")).toBe(43);
+    expect(() => streamSequence("_INBOX.x")).toThrow(/unexpected JetStream delivery subject/);
+  });
+});

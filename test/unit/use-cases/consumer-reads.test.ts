@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { InMemoryCursorStore } from "../../../src/adapters/memory/in-memory-cursor-store.js";
+import type { ConsumerSpec } from "../../../src/domain/consumer-policy.js";
+import { DomainError } from "../../../src/domain/errors.js";
+import type { StoredFact } from "../../../src/domain/fact.js";
+import type { FactLog } from "../../../src/ports/fact-log.js";
+import { ConsumerReads } from "../../../src/use-cases/consumer-reads.js";
+import { record } from "../../fixtures/facts.js";
+
+const facts: StoredFact[] = Array.from({ length: 8 }, (_, i) => ({ ...record(), offset: (i + 1) * 2 }));
+const log: FactLog = {
+  async read(_c, after, limit) {
+    return facts.filter((f) => f.offset > after).slice(0, limit);
+  },
+  async head() {
+    return 16;
+  },
+};
+const consumers = new Map<string, ConsumerSpec>([
+  ["orders", { kind: "local", name: "orders", category: "operational", principals: new Set(["erp"]) }],
+  [
+    "peer.plant-a.operational",
+    {
+      kind: "peer",
+      name: "peer.plant-a.operational",
+      category: "operational",
+      peerZone: "plant-a",
+      peerIdentity: "plant-a-bsfg",
+    },
+  ],
+]);
+
+function reads() {
+  return new ConsumerReads({
+    consumers,
+    log,
+    cursors: new InMemoryCursorStore(),
+    observer: { fetched() {}, confirmed() {} },
+    defaultLimit: 3,
+    maxLimit: 5,
+    maxWaitMs: 1000,
+  });
+}
+
+async function kind(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => "ok",
+    (e: unknown) => (e instanceof DomainError ? e.kind : "other"),
+  );
+}
+
+describe("ConsumerReads", () => {
+  it("fetches after the cursor with the default limit and repeats until confirmed", async () => {
+    const r = reads();
+    const first = await r.fetch("erp", "orders", 0, 0);
+    expect(first.facts.map((f) => f.offset)).toEqual([2, 4, 6]);
+    expect((await r.fetch("erp", "orders", 0, 0)).facts.map((f) => f.offset)).toEqual([2, 4, 6]);
+    expect(await r.confirm("erp", "orders", 6)).toBe(6);
+    expect(await r.fetch("erp", "orders", 2, 0)).toEqual({ facts: [facts[3], facts[4]], cursor: 6 });
+  });
+
+  it("confirms cumulatively, idempotently, never backwards, and not beyond the head", async () => {
+    const r = reads();
+    expect(await r.confirm("erp", "orders", 10)).toBe(10);
+    expect(await r.confirm("erp", "orders", 4)).toBe(10);
+    expect(await r.confirm("erp", "orders", 10)).toBe(10);
+    expect(await kind(r.confirm("erp", "orders", 17))).toBe("precondition_failed");
+  });
+
+  it("refuses unknown consumers, strangers and impostor peers", async () => {
+    const r = reads();
+    expect(await kind(r.fetch("erp", "nope", 1, 0))).toBe("not_found");
+    expect(await kind(r.fetch("stranger", "orders", 1, 0))).toBe("permission_denied");
+    expect(await kind(r.fetch("plant-b-bsfg", "peer.plant-a.operational", 1, 0))).toBe("permission_denied");
+    expect(await kind(r.fetch("plant-a-bsfg", "peer.plant-a.operational", 1, 0))).toBe("ok");
+    expect(await kind(r.fetch("erp", "orders", 6, 0))).toBe("invalid_input");
+    expect(await kind(r.fetch("erp", "orders", 1, 5000))).toBe("invalid_input");
+  });
+});
