@@ -7,15 +7,27 @@ import { probeBacklog } from "./adapters/jetstream/backlog-probe.js";
 import { CURSOR_BUCKET } from "./adapters/jetstream/buffer-subjects.js";
 import { JetStreamFactLog } from "./adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "./adapters/jetstream/jetstream-forward-buffer.js";
+import { JetStreamObjectStore } from "./adapters/jetstream/jetstream-object-store.js";
 import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffer.js";
 import { KvCursorStore } from "./adapters/jetstream/kv-cursor-store.js";
-import { provisionForwardBuffers, provisionStoreBuffers } from "./adapters/jetstream/provisioning.js";
+import {
+  provisionBuckets,
+  provisionForwardBuffers,
+  provisionStoreBuffers,
+} from "./adapters/jetstream/provisioning.js";
 import { StreamFillMonitor } from "./adapters/jetstream/stream-fill-monitor.js";
 import { ZoneNats } from "./adapters/jetstream/zone-nats.js";
 import { nodeHasher } from "./adapters/node/node-hasher.js";
 import { nodeTimer } from "./adapters/node/node-timer.js";
 import { systemClock } from "./adapters/node/system-clock.js";
-import { categorySpecsOf, consumerSpecsOf, factLimitsOf, zonePolicyOf } from "./config/derive.js";
+import {
+  bucketPoliciesOf,
+  bucketSpecsOf,
+  categorySpecsOf,
+  consumerSpecsOf,
+  factLimitsOf,
+  zonePolicyOf,
+} from "./config/derive.js";
 import type { Config } from "./config/schema.js";
 import { peerConsumerName } from "./domain/consumer-policy.js";
 import { BacklogSampler } from "./observability/backlog-sampler.js";
@@ -29,6 +41,7 @@ import { createRoutes } from "./rpc/routes.js";
 import { AdminServer, type Readiness } from "./server/admin-server.js";
 import { RpcServer } from "./server/rpc-server.js";
 import { AppendFacts } from "./use-cases/append-facts.js";
+import { Artifacts } from "./use-cases/artifacts.js";
 import { ConsumerReads } from "./use-cases/consumer-reads.js";
 import { PeerGate } from "./use-cases/peer-gate.js";
 import { ReceiverLoop } from "./use-cases/receiver-loop.js";
@@ -87,7 +100,18 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     isConnected: () => nats?.isConnected() ?? false,
     fillPercent: (category) => fill.fillPercent(category),
   });
+  const objectStore = new JetStreamObjectStore({
+    nats: () => (nats?.isConnected() ? nats : undefined),
+    publishTimeoutMs: config.nats.request_timeout,
+    now: () => Date.now(),
+  });
+  const artifacts = new Artifacts({
+    buckets: bucketPoliciesOf(config),
+    store: objectStore,
+    logger: logger.child({ component: "artifacts" }),
+  });
   const appendFacts = new AppendFacts({
+    artifacts,
     policy: zonePolicyOf(config),
     limits: factLimitsOf(config),
     backPressurePercent: config.backpressure.fill_percent,
@@ -98,10 +122,11 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     observer: metrics.dedup,
   });
 
+  const cursors = new KvCursorStore(() => cursorKv);
   const consumerReads = new ConsumerReads({
     consumers: consumerSpecs,
     log: new JetStreamFactLog(() => nats),
-    cursors: new KvCursorStore(() => cursorKv),
+    cursors,
     observer: {
       fetched: (consumer, count) => metrics.consumers.fetched(consumer, count),
       confirmed: (consumer, cursor) => {
@@ -163,7 +188,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   let loopsRunning: Promise<unknown> = Promise.resolve();
   const sampler = new BacklogSampler({
     consumers: consumerSpecs,
-    cursor: (consumer) => new KvCursorStore(() => cursorKv).get(consumer),
+    cursor: (consumer) => cursors.get(consumer),
     probe: async (consumer, cursor) => {
       if (nats === undefined) throw new Error("not connected");
       return probeBacklog(nats.nc, nats.jsm, consumer, cursor);
@@ -186,7 +211,9 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       ca: readFileSync(config.tls.ca),
     },
     identity: config.tls.identity,
-    routes: createRoutes(createBoundaryService({ appendFacts, consumerReads, metrics: metrics.append })),
+    routes: createRoutes(
+      createBoundaryService({ appendFacts, consumerReads, artifacts, metrics: metrics.append }),
+    ),
     interceptors: [
       createLoggingInterceptor(logger.child({ component: "rpc" })),
       createDrainInterceptor(() => draining),
@@ -232,6 +259,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const provision = async (zone: ZoneNats) => {
     await provisionStoreBuffers(zone.jsm, specs, natsLogger);
     await provisionForwardBuffers(zone.jsm, specs, natsLogger);
+    await provisionBuckets(zone.jsm, bucketSpecsOf(config), natsLogger);
     cursorKv = await new Kvm(zone.js).create(CURSOR_BUCKET, {
       history: 1,
       replicas: Math.max(...specs.map((s) => s.replicas)),

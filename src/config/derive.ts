@@ -1,7 +1,9 @@
 import type { CategorySpec } from "../adapters/jetstream/category-spec.js";
+import type { BucketSpec } from "../adapters/jetstream/provisioning.js";
 import { type ConsumerSpec, peerConsumerName } from "../domain/consumer-policy.js";
 import type { FactLimits } from "../domain/fact-validation.js";
 import type { ZonePolicy } from "../domain/zone-policy.js";
+import type { BucketPolicy } from "../use-cases/artifacts.js";
 import type { Config } from "./schema.js";
 
 export function zonePolicyOf(config: Config): ZonePolicy {
@@ -65,4 +67,36 @@ export function consumerSpecsOf(config: Config): Map<string, ConsumerSpec> {
     }
   }
   return specs;
+}
+
+export function bucketSpecsOf(config: Config): BucketSpec[] {
+  return Object.entries(config.buckets).map(([name, b]) => ({
+    name,
+    maxBytes: b.max_bytes,
+    replicas: b.replicas,
+    storage: b.storage,
+  }));
+}
+
+/** Who may put and get per bucket: principals by their lists, peer nodes may get (to copy referenced artifacts). */
+export function bucketPoliciesOf(config: Config): Map<string, BucketPolicy> {
+  const holders = (action: "put" | "get", bucket: string) =>
+    Object.entries(config.principals)
+      .filter(([, p]) => p[action].includes(bucket) || p[action].includes("*"))
+      .map(([name]) => name);
+  return new Map(
+    Object.entries(config.buckets).map(([name, b]) => [
+      name,
+      {
+        maxObjectBytes: b.max_object_bytes,
+        put: new Set(holders("put", name)),
+        get: new Set([
+          ...holders("get", name),
+          ...Object.values(config.peers)
+            .filter((peer) => peer.buckets === undefined || peer.buckets.includes(name))
+            .map((peer) => peer.identity),
+        ]),
+      },
+    ]),
+  );
 }

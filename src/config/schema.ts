@@ -28,10 +28,26 @@ const DEFAULT_CATEGORIES: Record<string, z.input<typeof categorySchema>> = {
   telemetry: { dedup: "window", max_age: "3d" },
 };
 
+const bucketName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, "must match [a-z][a-z0-9_-]{0,63}");
+
 const principalSchema = z
   .object({
     /** Categories the principal may append to; "*" for all. */
     append: z.array(z.union([categoryName, z.literal("*")])).default([]),
+    /** Buckets the principal may PutObject into / GetObject from; "*" for all. */
+    put: z.array(z.union([bucketName, z.literal("*")])).default([]),
+    get: z.array(z.union([bucketName, z.literal("*")])).default([]),
+  })
+  .strict();
+
+const bucketSchema = z
+  .object({
+    max_bytes: size.default(10 * 1024 ** 3),
+    max_object_bytes: size.default(4 * 1024 ** 3),
+    replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).default(1),
+    storage: z.enum(["file", "memory"]).default("file"),
+    /** Objects no retained fact references are removed once older than this. */
+    orphan_age: duration.default(86_400_000),
   })
   .strict();
 
@@ -56,6 +72,8 @@ const peerSchema = z
     export: z.array(categoryName).default([]),
     /** The peer's categories we pull into our forward buffers. */
     import: z.array(categoryName).default([]),
+    /** Our buckets the peer's node may GetObject from (to copy referenced artifacts); default all. */
+    buckets: z.array(bucketName).optional(),
   })
   .strict();
 
@@ -113,6 +131,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     principals: z.record(z.string().min(1), principalSchema).default({}),
+    /** Artifact buckets (JetStream streams objects_<bucket>). */
+    buckets: z.record(bucketName, bucketSchema).prefault({ artifacts: {} }),
     peers: z.record(zoneName, peerSchema).default({}),
     /** Local consumers over forward buffers; peers' store-buffer consumers are derived from `peers`. */
     consumers: z
@@ -156,6 +176,17 @@ export const configSchema = z
       p.append.forEach((cat, i) => {
         if (cat !== "*") need(cat, ["principals", name, "append", i]);
       });
+      for (const action of ["put", "get"] as const) {
+        p[action].forEach((bucket, i) => {
+          if (bucket !== "*" && !(bucket in c.buckets)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["principals", name, action, i],
+              message: `unknown bucket "${bucket}"`,
+            });
+          }
+        });
+      }
     }
     for (const [zone, peer] of Object.entries(c.peers)) {
       if (zone === c.zone)

@@ -18,16 +18,19 @@ import {
   FetchFactsResponseSchema,
 } from "../gen/bsfg/v1/boundary_pb.js";
 import type { AppendFacts } from "../use-cases/append-facts.js";
+import type { Artifacts } from "../use-cases/artifacts.js";
 import type { ConsumerReads } from "../use-cases/consumer-reads.js";
 import type { AppendMetrics } from "./append-metrics.js";
 import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
 import { toAppendRequest } from "./fact-mapping.js";
+import { createObjectHandlers } from "./object-service.js";
 import { principalKey } from "./principal.js";
 import { toStoredFactMessage } from "./stored-fact-mapping.js";
 
 export interface BoundaryServiceDeps {
   readonly appendFacts: AppendFacts;
   readonly consumerReads: ConsumerReads;
+  readonly artifacts: Artifacts;
   readonly metrics: AppendMetrics;
 }
 
@@ -144,5 +147,6 @@ export function createBoundaryService(
     appendFacts: appendFactsBatch,
     fetchFacts,
     confirmReceipt,
+    ...createObjectHandlers(deps.artifacts),
   };
 }

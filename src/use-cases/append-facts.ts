@@ -8,6 +8,7 @@ import type { Clock } from "../ports/clock.js";
 import type { Hasher } from "../ports/hasher.js";
 import type { Logger } from "../ports/logger.js";
 import type { StoreBuffer, StoreOutcome } from "../ports/store-buffer.js";
+import type { ArtifactReference } from "./artifacts.js";
 
 export interface AppendFactsOptions {
   readonly policy: ZonePolicy;
@@ -19,6 +20,8 @@ export interface AppendFactsOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer: AppendObserver;
+  /** Checks that a referenced artifact is stored here with that digest and size. */
+  readonly artifacts?: { checkReference(ref: ArtifactReference): Promise<void> };
 }
 
 type Prepared = { readonly record: FactRecord } | { readonly error: DomainError };
@@ -57,7 +60,7 @@ export class AppendFacts {
         },
       );
     }
-    const prepared = requests.map((r) => this.#prepare(principal, r));
+    const prepared = await Promise.all(requests.map((r) => this.#checkArtifact(this.#prepare(principal, r))));
 
     // A batch may carry the same message_id twice; the store would see the
     // second as an in-flight claim without an offset, so the first occurrence
@@ -114,6 +117,18 @@ export class AppendFacts {
       }
       const digest = `sha256:${this.#o.hasher.sha256Hex(digestInput(valid))}`;
       return { record: { ...valid, digest, storedAtUnixMs: this.#o.clock.nowMs() } };
+    } catch (error) {
+      if (isDomainError(error)) return { error };
+      throw error;
+    }
+  }
+
+  async #checkArtifact(p: Prepared): Promise<Prepared> {
+    const checker = this.#o.artifacts;
+    if (!("record" in p) || p.record.envelope.objectMediaType === "" || checker === undefined) return p;
+    try {
+      await checker.checkReference(JSON.parse(p.record.fact.objectJson) as ArtifactReference);
+      return p;
     } catch (error) {
       if (isDomainError(error)) return { error };
       throw error;

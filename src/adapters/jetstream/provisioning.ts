@@ -10,6 +10,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Logger } from "../../ports/logger.js";
 import { forwardStreamName } from "./buffer-subjects.js";
 import { type CategorySpec, INDEX_STREAM, INDEX_SUBJECT_PREFIX, storeStreamName } from "./category-spec.js";
+import { objectStreamName } from "./jetstream-object-store.js";
 import { JsCode, jsApiCode } from "./nats-errors.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -91,21 +92,55 @@ export function forwardStreamConfig(spec: CategorySpec): ManagedConfig {
   };
 }
 
+/** How one artifact bucket is laid out (from config). */
+export interface BucketSpec {
+  readonly name: string;
+  /** -1 = unlimited. */
+  readonly maxBytes: number;
+  readonly replicas: number;
+  readonly storage: "file" | "memory";
+}
+
+/**
+ * An artifact bucket: chunks under `objects.<bucket>.c.<upload>`, metadata
+ * under `objects.<bucket>.m.<key>`. No max_age: objects leave only through
+ * the orphan sweep, which knows which ones facts still reference.
+ */
+export function objectStreamConfig(spec: BucketSpec): ManagedConfig {
+  return {
+    name: objectStreamName(spec.name),
+    subjects: [`objects.${spec.name}.>`],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
+    num_replicas: spec.replicas,
+    max_age: 0,
+    max_bytes: spec.maxBytes,
+    max_msgs: -1,
+    max_msg_size: -1,
+    duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+    allow_direct: true,
+  };
+}
+
+/** Creates or updates `objects_<bucket>` for each bucket. */
+export function provisionBuckets(
+  jsm: JetStreamManager,
+  specs: readonly BucketSpec[],
+  logger: Logger,
+): Promise<Map<string, ProvisionAction>> {
+  return provisionStreams(jsm, specs.map(objectStreamConfig), logger);
+}
+
 export type ProvisionAction = "created" | "updated" | "unchanged";
 
 /** Creates or updates `forward_<category>` for each category; see provisionStoreBuffers for errors. */
-export async function provisionForwardBuffers(
+export function provisionForwardBuffers(
   jsm: JetStreamManager,
   specs: readonly CategorySpec[],
   logger: Logger,
 ): Promise<Map<string, ProvisionAction>> {
-  const actions = new Map<string, ProvisionAction>();
-  for (const config of specs.map(forwardStreamConfig)) {
-    const action = await reconcile(jsm, config);
-    actions.set(config.name, action);
-    if (action !== "unchanged") logger.info({ stream: config.name, action }, "stream provisioned");
-  }
-  return actions;
+  return provisionStreams(jsm, specs.map(forwardStreamConfig), logger);
 }
 
 /**
@@ -113,7 +148,7 @@ export async function provisionForwardBuffers(
  * Throws a DomainError (`precondition_failed`) naming the stream and the
  * server's reason when one cannot be reconciled, e.g. a storage type change.
  */
-export async function provisionStoreBuffers(
+export function provisionStoreBuffers(
   jsm: JetStreamManager,
   specs: readonly CategorySpec[],
   logger: Logger,
@@ -121,6 +156,14 @@ export async function provisionStoreBuffers(
   const wanted = specs.map(storeStreamConfig);
   const index = indexStreamConfig(specs);
   if (index !== undefined) wanted.push(index);
+  return provisionStreams(jsm, wanted, logger);
+}
+
+async function provisionStreams(
+  jsm: JetStreamManager,
+  wanted: readonly ManagedConfig[],
+  logger: Logger,
+): Promise<Map<string, ProvisionAction>> {
   const actions = new Map<string, ProvisionAction>();
   for (const config of wanted) {
     const action = await reconcile(jsm, config);
