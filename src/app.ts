@@ -41,6 +41,7 @@ import { createRoutes } from "./rpc/routes.js";
 import { AdminServer, type Readiness } from "./server/admin-server.js";
 import { RpcServer } from "./server/rpc-server.js";
 import { AppendFacts } from "./use-cases/append-facts.js";
+import { ArtifactMirror } from "./use-cases/artifact-mirror.js";
 import { Artifacts } from "./use-cases/artifacts.js";
 import { ConsumerReads } from "./use-cases/consumer-reads.js";
 import { PeerGate } from "./use-cases/peer-gate.js";
@@ -154,6 +155,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     clock: systemClock,
     publishTimeoutMs: config.nats.request_timeout,
   });
+  const mirror = new ArtifactMirror(objectStore, nodeHasher);
   const nodeTls = {
     ca: readFileSync(config.tls.ca),
     cert: readFileSync(config.tls.cert),
@@ -181,6 +183,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
             timer: nodeTimer,
             logger: loopLogger,
             observer: loopObserver,
+            artifacts: mirror,
           }),
       );
     });

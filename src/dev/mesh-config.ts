@@ -20,7 +20,8 @@ export const readerName = (category: string): string => `${category}-reader`;
 
 /**
  * Configs for zones that all peer with each other over loopback, exporting
- * and importing every category: the `bsfg dev` boundary and the multi-zone tests.
+ * and importing every category, with an `artifacts` bucket the app may put to
+ * and get from: the `bsfg dev` boundary and the multi-zone tests.
  */
 export function meshConfigs(zones: readonly MeshZone[], overrides: Partial<ConfigInput> = {}): ConfigInput[] {
   return zones.map((self) => ({
@@ -35,7 +36,8 @@ export function meshConfigs(zones: readonly MeshZone[], overrides: Partial<Confi
       documents: { max_age: "7d", max_bytes: "1GiB" },
       telemetry: { max_age: "3d", max_bytes: "1GiB", dedup: "window" },
     },
-    principals: { [appIdentity(self.zone)]: { append: ["*"] } },
+    principals: { [appIdentity(self.zone)]: { append: ["*"], put: ["*"], get: ["*"] } },
+    buckets: { artifacts: { max_bytes: "8GiB", max_object_bytes: "4GiB" } },
     consumers: Object.fromEntries(
       DEV_CATEGORIES.map((category) => [
         readerName(category),

@@ -46,8 +46,27 @@ export interface ObjectStore {
     expect: PutExpectations,
   ): Promise<PutResult>;
   /**
-   * The object's info and its bytes, read lazily: the next chunk is fetched
-   * only when the consumer asks for it. Throws `not_found`.
+   * Like put, for copying an object from elsewhere under a caller-chosen
+   * `uploadId` that survives crashes: bytes already staged under that id are
+   * kept (re-hashed locally) and `source(offset)` is asked only for the rest.
+   * A network failure keeps the staged bytes for the next attempt; a digest or
+   * size mismatch discards them.
    */
-  get(bucket: string, key: string): Promise<{ info: ObjectInfo; chunks: AsyncIterable<Uint8Array> }>;
+  putResumable(
+    bucket: string,
+    key: string,
+    mediaType: string,
+    uploadId: string,
+    source: (offset: number) => AsyncIterable<Uint8Array>,
+    expect: PutExpectations,
+  ): Promise<PutResult>;
+  /**
+   * The object's info and its bytes from byte `offset` on, read lazily: the
+   * next chunk is fetched only when the consumer asks for it. Throws `not_found`.
+   */
+  get(
+    bucket: string,
+    key: string,
+    offset?: number,
+  ): Promise<{ info: ObjectInfo; chunks: AsyncIterable<Uint8Array> }>;
 }

@@ -9,4 +9,6 @@ export interface PeerLink {
     signal: AbortSignal,
   ): Promise<{ facts: StoredFact[]; cursor: number }>;
   confirm(consumer: string, offset: number, signal: AbortSignal): Promise<number>;
+  /** An artifact's bytes from `offset` on (GetObject); throws `unavailable` if the link breaks. */
+  getObject(bucket: string, key: string, offset: number, signal: AbortSignal): AsyncIterable<Uint8Array>;
 }

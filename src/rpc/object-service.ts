@@ -54,7 +54,9 @@ export function createObjectHandlers(
   async function* getObject(req: GetObjectRequest, ctx: HandlerContext): AsyncIterable<GetObjectResponse> {
     let object: Awaited<ReturnType<Artifacts["get"]>>;
     try {
-      object = await artifacts.get(ctx.values.get(principalKey), req.bucket, req.key);
+      const offset =
+        req.offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.offset);
+      object = await artifacts.get(ctx.values.get(principalKey), req.bucket, req.key, offset);
     } catch (error) {
       throw toConnectError(error);
     }

@@ -69,11 +69,12 @@ export class Artifacts {
     principal: string,
     bucketName: string,
     key: string,
+    offset = 0,
   ): Promise<{ info: ObjectInfo; chunks: AsyncIterable<Uint8Array> }> {
     validateObjectName(bucketName, key);
     const bucket = this.#bucket(bucketName, "bucket");
     this.#authorize(bucket.get, principal, "get from", bucketName);
-    return this.#o.store.get(bucketName, key);
+    return this.#o.store.get(bucketName, key, offset);
   }
 
   /** A referencing fact is accepted only if exactly those bytes are already stored here. */

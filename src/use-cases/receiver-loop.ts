@@ -6,6 +6,7 @@ import type { Logger } from "../ports/logger.js";
 import type { LoopObserver } from "../ports/loop-observer.js";
 import type { PeerLink } from "../ports/peer-link.js";
 import type { Timer } from "../ports/timer.js";
+import type { ArtifactMirror } from "./artifact-mirror.js";
 import type { PeerGate } from "./peer-gate.js";
 
 export interface ReceiverLoopOptions {
@@ -24,6 +25,8 @@ export interface ReceiverLoopOptions {
   readonly timer: Timer;
   readonly logger: Logger;
   readonly observer: LoopObserver;
+  /** Copies referenced artifacts before their facts are inserted. */
+  readonly artifacts?: ArtifactMirror;
 }
 
 /**
@@ -54,6 +57,8 @@ export class ReceiverLoop {
         const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
         const last = facts.at(-1);
         if (fresh.length > 0) {
+          // Artifacts first: a fact becomes visible only once its bytes are here and verified.
+          for (const fact of fresh) await o.artifacts?.ensure(o.link, fact, signal);
           stage = "local";
           await o.forward.append(o.peer, o.category, fresh);
           highWaterMark = (fresh.at(-1) as StoredFact).offset;

@@ -128,3 +128,71 @@ describe("JetStreamObjectStore", () => {
     expect((await collect((await store.get("artifacts", "empty")).chunks)).length).toBe(0);
   });
 });
+
+describe("resumable copies and offset reads", () => {
+  it("reads from a byte offset inside a chunk", async () => {
+    const data = randomBytes(CHUNK_BYTES * 2 + 500);
+    await store.put("artifacts", "offset.bin", "", chunked(data, 70_000), limits);
+    for (const offset of [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES * 2 + 499, data.length]) {
+      const got = await collect((await store.get("artifacts", "offset.bin", offset)).chunks);
+      expect(got.equals(data.subarray(offset))).toBe(true);
+    }
+    expect(await kindOf(store.get("artifacts", "offset.bin", data.length + 1))).toBe("invalid_input");
+  });
+
+  it("resumes an interrupted copy from the staged bytes, asking the source only for the rest", async () => {
+    const data = randomBytes(CHUNK_BYTES * 3 + 1000);
+    const asked: number[] = [];
+    const failingAfter = (limit: number) => (offset: number) => {
+      asked.push(offset);
+      return (async function* () {
+        let sent = 0;
+        for (let i = offset; i < data.length; i += 100_000) {
+          if (sent >= limit) throw new DomainError("unavailable", "link cut");
+          const piece = data.subarray(i, Math.min(data.length, i + 100_000));
+          sent += piece.length;
+          yield piece;
+        }
+      })();
+    };
+    const expect_ = { ...limits, size: data.length, sha256: sha(data) };
+    expect(
+      await kindOf(
+        store.putResumable("artifacts", "copy.bin", "", "upload-1", failingAfter(300_000), expect_),
+      ),
+    ).toBe("unavailable");
+    expect(await store.stat("artifacts", "copy.bin")).toBeUndefined();
+    const done = await store.putResumable(
+      "artifacts",
+      "copy.bin",
+      "",
+      "upload-1",
+      failingAfter(Number.POSITIVE_INFINITY),
+      expect_,
+    );
+    expect(done.created).toBe(true);
+    expect(asked[0]).toBe(0);
+    expect(asked[1]).toBeGreaterThanOrEqual(300_000);
+    expect((await collect((await store.get("artifacts", "copy.bin")).chunks)).equals(data)).toBe(true);
+    // Already there with that digest: nothing is asked of the source.
+    await store.putResumable("artifacts", "copy.bin", "", "upload-1", failingAfter(0), expect_);
+    expect(asked).toHaveLength(2);
+  });
+
+  it("discards staged bytes whose digest turns out wrong", async () => {
+    const data = randomBytes(5000);
+    const source = () => chunked(data, 1000);
+    expect(
+      await kindOf(
+        store.putResumable("artifacts", "wrong.bin", "", "upload-2", source, {
+          ...limits,
+          sha256: "1".repeat(64),
+        }),
+      ),
+    ).toBe("precondition_failed");
+    const info = await jsm.streams.info("objects_artifacts", {
+      subjects_filter: "objects.artifacts.c.upload-2",
+    });
+    expect(Object.keys(info.state.subjects ?? {})).toEqual([]);
+  });
+});

@@ -62,6 +62,21 @@ export class ConnectPeerLink implements PeerLink {
       throw peerError(error, "confirm");
     }
   }
+
+  async *getObject(
+    bucket: string,
+    key: string,
+    offset: number,
+    signal: AbortSignal,
+  ): AsyncIterable<Uint8Array> {
+    try {
+      for await (const res of this.#client.getObject({ bucket, key, offset: BigInt(offset) }, { signal })) {
+        if (res.part.case === "chunk") yield res.part.value;
+      }
+    } catch (error) {
+      throw peerError(error, "get object");
+    }
+  }
 }
 
 export function checkPeerIdentity(cert: PeerCertificate, identity: string): Error | undefined {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import {
   AckPolicy,
   DeliverPolicy,
@@ -6,11 +6,11 @@ import {
   type JetStreamManager,
   type PubAck,
 } from "@nats-io/jetstream";
-import { headers, type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
+import { headers, type Msg, type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { ObjectInfo, ObjectStore, PutExpectations, PutResult } from "../../ports/object-store.js";
 import { encodeToken } from "./category-spec.js";
-import { pull } from "./jetstream-fact-log.js";
+import { pull, streamSequence } from "./jetstream-fact-log.js";
 import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
 
 /** Chunks stay well under NATS's default 1 MiB max_payload. */
@@ -23,6 +23,17 @@ const READ_AHEAD = 4;
 export const objectStreamName = (bucket: string): string => `objects_${bucket}`;
 const chunkSubject = (bucket: string, uploadId: string) => `objects.${bucket}.c.${uploadId}`;
 const metaSubject = (bucket: string, key: string) => `objects.${bucket}.m.${encodeToken(key)}`;
+
+const OFFSET_HEADER = "Bsfg-Offset";
+
+interface UploadState {
+  hash: Hash;
+  size: number;
+  chunks: number;
+  firstSeq: number;
+}
+
+const freshUpload = (): UploadState => ({ hash: createHash("sha256"), size: 0, chunks: 0, firstSeq: 0 });
 
 interface StoredMeta extends ObjectInfo {
   readonly uploadId: string;
@@ -64,32 +75,88 @@ export class JetStreamObjectStore implements ObjectStore {
     chunks: AsyncIterable<Uint8Array>,
     expect: PutExpectations,
   ): Promise<PutResult> {
-    const { js, jsm } = this.#connected();
-    const stream = objectStreamName(bucket);
     const uploadId = nuid.next();
+    try {
+      return await this.#upload(bucket, key, mediaType, uploadId, freshUpload(), chunks, expect);
+    } catch (error) {
+      // Nothing of a failed put stays behind: its chunks live only under its upload id.
+      await this.#purgeUpload(bucket, uploadId);
+      throw toDomainError(error, "put object");
+    }
+  }
+
+  async putResumable(
+    bucket: string,
+    key: string,
+    mediaType: string,
+    uploadId: string,
+    source: (offset: number) => AsyncIterable<Uint8Array>,
+    expect: PutExpectations,
+  ): Promise<PutResult> {
+    const existing = await this.#meta(bucket, key);
+    if (
+      existing !== undefined &&
+      expect.sha256 !== undefined &&
+      existing.digest === `sha256:${expect.sha256}`
+    ) {
+      return { info: publicInfo(existing), created: false };
+    }
+    const staged = await this.#replay(bucket, uploadId);
+    try {
+      return await this.#upload(bucket, key, mediaType, uploadId, staged, source(staged.size), expect);
+    } catch (error) {
+      const e = toDomainError(error, "copy object");
+      // Wrong bytes are never resumed from; a broken link or NATS outage is.
+      if (e.kind !== "unavailable") await this.#purgeUpload(bucket, uploadId);
+      throw e;
+    }
+  }
+
+  async get(
+    bucket: string,
+    key: string,
+    offset = 0,
+  ): Promise<{ info: ObjectInfo; chunks: AsyncIterable<Uint8Array> }> {
+    const meta = await this.#meta(bucket, key);
+    if (meta === undefined)
+      throw new DomainError("not_found", `no object ${bucket}/${key}`, { field: "key" });
+    if (offset > meta.size) {
+      throw new DomainError("invalid_input", `offset: ${offset} is beyond the object's ${meta.size} bytes`, {
+        field: "offset",
+      });
+    }
+    return { info: publicInfo(meta), chunks: this.#chunks(meta, offset) };
+  }
+
+  /** Appends `chunks` to an upload in progress, verifies it whole, then makes it visible under `key`. */
+  async #upload(
+    bucket: string,
+    key: string,
+    mediaType: string,
+    uploadId: string,
+    upload: UploadState,
+    chunks: AsyncIterable<Uint8Array>,
+    expect: PutExpectations,
+  ): Promise<PutResult> {
+    const { js, jsm } = this.#connected();
     const subject = chunkSubject(bucket, uploadId);
-    const hash = createHash("sha256");
     const inFlight: Array<Promise<PubAck>> = [];
-    let size = 0;
-    let count = 0;
-    let firstSeq = 0;
     const settleOldest = async () => {
       const ack = await (inFlight.shift() as Promise<PubAck>);
-      if (firstSeq === 0) firstSeq = ack.seq;
+      if (upload.firstSeq === 0) upload.firstSeq = ack.seq;
     };
     try {
       for await (const chunk of chunks) {
         for (let at = 0; at < chunk.length; at += CHUNK_BYTES) {
           const piece = chunk.subarray(at, Math.min(chunk.length, at + CHUNK_BYTES));
-          size += piece.length;
-          if (size > expect.maxBytes) {
+          if (upload.size + piece.length > expect.maxBytes) {
             throw new DomainError(
               "too_large",
               `object exceeds the maximum size of ${expect.maxBytes} bytes`,
               { field: "chunk" },
             );
           }
-          if (expect.size !== undefined && size > expect.size) {
+          if (expect.size !== undefined && upload.size + piece.length > expect.size) {
             throw new DomainError(
               "precondition_failed",
               `header.size: declared ${expect.size} bytes, received more`,
@@ -98,116 +165,160 @@ export class JetStreamObjectStore implements ObjectStore {
               },
             );
           }
-          hash.update(piece);
-          inFlight.push(js.publish(subject, piece, { timeout: this.#o.publishTimeoutMs }));
-          count++;
+          const h = headers();
+          h.set(OFFSET_HEADER, String(upload.size));
+          inFlight.push(js.publish(subject, piece, { headers: h, timeout: this.#o.publishTimeoutMs }));
+          upload.hash.update(piece);
+          upload.size += piece.length;
+          upload.chunks++;
           if (inFlight.length >= MAX_IN_FLIGHT) await settleOldest();
         }
       }
       while (inFlight.length > 0) await settleOldest();
-      const digest = hash.digest("hex");
-      if (expect.size !== undefined && size !== expect.size) {
-        throw new DomainError(
-          "precondition_failed",
-          `header.size: declared ${expect.size} bytes, received ${size}`,
-          {
-            field: "header.size",
-          },
-        );
-      }
-      if (expect.sha256 !== undefined && digest !== expect.sha256) {
-        throw new DomainError(
-          "precondition_failed",
-          `header.sha256: declared ${expect.sha256}, received bytes hash to ${digest}`,
-          {
-            field: "header.sha256",
-          },
-        );
-      }
-      const meta: StoredMeta = {
-        bucket,
-        key,
-        mediaType,
-        size,
-        digest: `sha256:${digest}`,
-        storedAtUnixMs: this.#o.now(),
-        uploadId,
-        chunks: count,
-        firstSeq,
-      };
-      const h = headers();
-      h.set("Bsfg-Digest", meta.digest);
-      try {
-        await js.publish(metaSubject(bucket, key), JSON.stringify(meta), {
-          headers: h,
-          timeout: this.#o.publishTimeoutMs,
-          expect: { lastSubjectSequence: 0 },
-        });
-        return { info: publicInfo(meta), created: true };
-      } catch (error) {
-        if (jsApiCode(error) !== JsCode.WrongLastSequence) throw error;
-      }
-      const existing = await this.#meta(bucket, key);
-      await this.#purge(jsm, stream, subject);
-      if (existing !== undefined && existing.digest === meta.digest)
-        return { info: publicInfo(existing), created: false };
-      throw new DomainError(
-        "already_exists",
-        `key: ${bucket}/${key} already holds different bytes (${existing?.digest ?? "unknown digest"}); keys are immutable`,
-        { field: "header.key" },
-      );
-    } catch (error) {
-      // Nothing of a failed put stays behind: its chunks live only under its upload id.
+    } finally {
       await Promise.allSettled(inFlight);
-      await this.#purge(jsm, stream, subject);
-      throw toDomainError(error, "put object");
+    }
+    const digest = upload.hash.digest("hex");
+    if (expect.size !== undefined && upload.size !== expect.size) {
+      throw new DomainError(
+        "precondition_failed",
+        `header.size: declared ${expect.size} bytes, received ${upload.size}`,
+        {
+          field: "header.size",
+        },
+      );
+    }
+    if (expect.sha256 !== undefined && digest !== expect.sha256) {
+      throw new DomainError(
+        "precondition_failed",
+        `header.sha256: declared ${expect.sha256}, received bytes hash to ${digest}`,
+        {
+          field: "header.sha256",
+        },
+      );
+    }
+    const meta: StoredMeta = {
+      bucket,
+      key,
+      mediaType,
+      size: upload.size,
+      digest: `sha256:${digest}`,
+      storedAtUnixMs: this.#o.now(),
+      uploadId,
+      chunks: upload.chunks,
+      firstSeq: upload.firstSeq,
+    };
+    const h = headers();
+    h.set("Bsfg-Digest", meta.digest);
+    try {
+      await js.publish(metaSubject(bucket, key), JSON.stringify(meta), {
+        headers: h,
+        timeout: this.#o.publishTimeoutMs,
+        expect: { lastSubjectSequence: 0 },
+      });
+      return { info: publicInfo(meta), created: true };
+    } catch (error) {
+      if (jsApiCode(error) !== JsCode.WrongLastSequence) {
+        // The metadata may have landed although its acknowledgement did not.
+        const landed = await this.#meta(bucket, key).catch(() => undefined);
+        if (landed?.uploadId === uploadId) return { info: publicInfo(landed), created: true };
+        throw error;
+      }
+    }
+    const existing = await this.#meta(bucket, key);
+    await jsm.streams.purge(objectStreamName(bucket), { filter: subject }).catch(() => undefined);
+    if (existing !== undefined && existing.digest === meta.digest)
+      return { info: publicInfo(existing), created: false };
+    throw new DomainError(
+      "already_exists",
+      `key: ${bucket}/${key} already holds different bytes (${existing?.digest ?? "unknown digest"}); keys are immutable`,
+      { field: "header.key" },
+    );
+  }
+
+  /**
+   * What an interrupted upload already stored, re-read locally so the hash
+   * can continue. A gap (a lost chunk publish) makes the staged bytes useless:
+   * they are discarded and the copy starts over.
+   */
+  async #replay(bucket: string, uploadId: string): Promise<UploadState> {
+    const upload = freshUpload();
+    let gap = false;
+    for await (const m of this.#messages(bucket, chunkSubject(bucket, uploadId), 1)) {
+      if (Number(m.headers?.get(OFFSET_HEADER)) !== upload.size) {
+        gap = true;
+        break;
+      }
+      if (upload.firstSeq === 0) upload.firstSeq = streamSequence(m.reply ?? "");
+      upload.hash.update(m.data);
+      upload.size += m.data.length;
+      upload.chunks++;
+    }
+    if (!gap) return upload;
+    await this.#purgeUpload(bucket, uploadId);
+    return freshUpload();
+  }
+
+  async *#chunks(meta: StoredMeta, offset: number): AsyncIterable<Uint8Array> {
+    if (meta.chunks === 0) return;
+    const hash = offset === 0 ? createHash("sha256") : undefined;
+    let position = 0;
+    let delivered = 0;
+    for await (const m of this.#messages(
+      meta.bucket,
+      chunkSubject(meta.bucket, meta.uploadId),
+      meta.firstSeq,
+    )) {
+      if (Number(m.headers?.get(OFFSET_HEADER)) !== position) {
+        throw new DomainError(
+          "internal",
+          `object ${meta.bucket}/${meta.key}: chunk at ${position} is missing`,
+        );
+      }
+      const start = position;
+      position += m.data.length;
+      delivered++;
+      hash?.update(m.data);
+      // Skipping happens here, next to the data: a resumed copy re-sends nothing over the network.
+      if (position > offset) yield start >= offset ? m.data : m.data.subarray(offset - start);
+      if (delivered === meta.chunks) break;
+    }
+    if (delivered !== meta.chunks || position !== meta.size) {
+      throw new DomainError("internal", `object ${meta.bucket}/${meta.key}: stored chunks end early`);
+    }
+    if (hash !== undefined && `sha256:${hash.digest("hex")}` !== meta.digest) {
+      throw new DomainError(
+        "internal",
+        `object ${meta.bucket}/${meta.key}: stored bytes do not match their digest`,
+      );
     }
   }
 
-  async get(bucket: string, key: string): Promise<{ info: ObjectInfo; chunks: AsyncIterable<Uint8Array> }> {
-    const meta = await this.#meta(bucket, key);
-    if (meta === undefined)
-      throw new DomainError("not_found", `no object ${bucket}/${key}`, { field: "key" });
-    return { info: publicInfo(meta), chunks: this.#chunks(meta) };
-  }
-
-  async *#chunks(meta: StoredMeta): AsyncIterable<Uint8Array> {
-    if (meta.chunks === 0) return;
+  /**
+   * Every message of one subject from `fromSeq`, pulled a few at a time and
+   * only when the caller asks for more, through a throwaway consumer.
+   */
+  async *#messages(bucket: string, subject: string, fromSeq: number): AsyncIterable<Msg> {
     const { nc, jsm } = this.#connected();
-    const stream = objectStreamName(meta.bucket);
-    const name = `bsfg_get_${nuid.next()}`;
+    const stream = objectStreamName(bucket);
+    const name = `bsfg_obj_${nuid.next()}`;
     try {
       await jsm.consumers.add(stream, {
         name,
         ack_policy: AckPolicy.None,
         deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: meta.firstSeq,
-        filter_subject: chunkSubject(meta.bucket, meta.uploadId),
+        opt_start_seq: Math.max(1, fromSeq),
+        filter_subject: subject,
         mem_storage: true,
         inactive_threshold: nanos(60_000),
       });
-      const hash = createHash("sha256");
-      let delivered = 0;
-      while (delivered < meta.chunks) {
-        // Pull only when the reader asked for more: a slow client holds at most READ_AHEAD chunks here.
-        const batch = Math.min(READ_AHEAD, meta.chunks - delivered);
-        const msgs = await pull(nc, { stream, name, after: 0 }, { batch, no_wait: true }, 10_000);
-        if (msgs.length === 0)
-          throw new DomainError("unavailable", `object ${meta.bucket}/${meta.key}: chunks missing`);
-        for (const m of msgs) {
-          delivered++;
-          hash.update(m.data);
-          yield m.data;
-        }
-      }
-      if (`sha256:${hash.digest("hex")}` !== meta.digest) {
-        throw new DomainError(
-          "internal",
-          `object ${meta.bucket}/${meta.key}: stored bytes do not match their digest`,
-        );
+      for (;;) {
+        const msgs = await pull(nc, { stream, name, after: 0 }, { batch: READ_AHEAD, no_wait: true }, 10_000);
+        for (const m of msgs) yield m;
+        if (msgs.length < READ_AHEAD) return;
       }
     } catch (error) {
-      throw toDomainError(error, "get object");
+      throw toDomainError(error, "object read");
     } finally {
       await jsm.consumers.delete(stream, name).catch(() => undefined);
     }
@@ -228,8 +339,11 @@ export class JetStreamObjectStore implements ObjectStore {
     }
   }
 
-  async #purge(jsm: JetStreamManager, stream: string, subject: string): Promise<void> {
-    await jsm.streams.purge(stream, { filter: subject }).catch(() => undefined);
+  async #purgeUpload(bucket: string, uploadId: string): Promise<void> {
+    const jsm = this.#o.nats()?.jsm;
+    await jsm?.streams
+      .purge(objectStreamName(bucket), { filter: chunkSubject(bucket, uploadId) })
+      .catch(() => undefined);
   }
 
   #connected() {
