@@ -10,6 +10,8 @@ import { JetStreamForwardBuffer } from "./adapters/jetstream/jetstream-forward-b
 import { JetStreamObjectStore } from "./adapters/jetstream/jetstream-object-store.js";
 import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffer.js";
 import { KvCursorStore } from "./adapters/jetstream/kv-cursor-store.js";
+import { KvReferenceRegistry, REFERENCE_BUCKET } from "./adapters/jetstream/kv-reference-registry.js";
+import { sweepOrphans } from "./adapters/jetstream/orphan-sweeper.js";
 import {
   provisionBuckets,
   provisionForwardBuffers,
@@ -83,6 +85,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
 
   let nats: ZoneNats | undefined;
   let cursorKv: KV | undefined;
+  let referenceKv: KV | undefined;
   let provisioned = false;
   let draining = false;
   let reportFatal: (error: Error) => void = () => {};
@@ -106,9 +109,15 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     publishTimeoutMs: config.nats.request_timeout,
     now: () => Date.now(),
   });
+  const references = new KvReferenceRegistry(
+    () => referenceKv,
+    specs.some((s) => s.maxAgeMs === 0) ? 0 : Math.max(...specs.map((s) => s.maxAgeMs)),
+    () => Date.now(),
+  );
   const artifacts = new Artifacts({
     buckets: bucketPoliciesOf(config),
     store: objectStore,
+    references,
     logger: logger.child({ component: "artifacts" }),
   });
   const appendFacts = new AppendFacts({
@@ -155,7 +164,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     clock: systemClock,
     publishTimeoutMs: config.nats.request_timeout,
   });
-  const mirror = new ArtifactMirror(objectStore, nodeHasher);
+  const mirror = new ArtifactMirror(objectStore, references, nodeHasher);
   const nodeTls = {
     ca: readFileSync(config.tls.ca),
     cert: readFileSync(config.tls.cert),
@@ -187,6 +196,30 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
           }),
       );
     });
+  const sweepLogger = logger.child({ component: "orphan-sweep" });
+  const sweepTimers = Object.entries(config.buckets).map(([bucket, b]) => {
+    const sweep = async () => {
+      if (nats === undefined || !provisioned || !nats.isConnected()) return;
+      try {
+        const result = await sweepOrphans({
+          nc: nats.nc,
+          jsm: nats.jsm,
+          bucket,
+          orphanAgeMs: b.orphan_age,
+          heldUntil: (key) => references.heldUntil(key),
+          nowMs: Date.now(),
+          logger: sweepLogger,
+        });
+        if (result.objectsRemoved + result.stagedUploadsRemoved > 0)
+          sweepLogger.info({ bucket, ...result }, "orphan sweep");
+      } catch (error) {
+        sweepLogger.warn({ bucket, err: error }, "orphan sweep failed");
+      }
+    };
+    const timer = setInterval(() => void sweep(), Math.min(600_000, Math.max(1000, b.orphan_age / 4)));
+    timer.unref();
+    return timer;
+  });
   const loopsAbort = new AbortController();
   let loopsRunning: Promise<unknown> = Promise.resolve();
   const sampler = new BacklogSampler({
@@ -263,6 +296,10 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     await provisionStoreBuffers(zone.jsm, specs, natsLogger);
     await provisionForwardBuffers(zone.jsm, specs, natsLogger);
     await provisionBuckets(zone.jsm, bucketSpecsOf(config), natsLogger);
+    referenceKv = await new Kvm(zone.js).create(REFERENCE_BUCKET, {
+      history: 1,
+      replicas: Math.max(...specs.map((s) => s.replicas)),
+    });
     cursorKv = await new Kvm(zone.js).create(CURSOR_BUCKET, {
       history: 1,
       replicas: Math.max(...specs.map((s) => s.replicas)),
@@ -319,6 +356,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       loopsAbort.abort();
       await loopsRunning;
       sampler.stop();
+      for (const timer of sweepTimers) clearInterval(timer);
       fill.stop();
       await connecting;
       if (nats !== undefined)

@@ -3,6 +3,7 @@ import type { StoredFact } from "../domain/fact.js";
 import type { Hasher } from "../ports/hasher.js";
 import type { ObjectStore } from "../ports/object-store.js";
 import type { PeerLink } from "../ports/peer-link.js";
+import type { ReferenceRegistry } from "../ports/reference-registry.js";
 import type { ArtifactReference } from "./artifacts.js";
 
 /**
@@ -15,6 +16,7 @@ import type { ArtifactReference } from "./artifacts.js";
 export class ArtifactMirror {
   constructor(
     private readonly store: ObjectStore,
+    private readonly references: ReferenceRegistry,
     private readonly hasher: Hasher,
   ) {}
 
@@ -27,6 +29,7 @@ export class ArtifactMirror {
         `fact ${fact.envelope.messageId}: artifact reference without a usable digest`,
       );
     }
+    await this.references.hold(ref.bucket, ref.key);
     const uploadId = `mirror-${this.hasher.sha256Hex(`${ref.bucket}\n${ref.key}\n${ref.digest}`).slice(0, 32)}`;
     await this.store.putResumable(
       ref.bucket,

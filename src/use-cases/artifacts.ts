@@ -2,6 +2,7 @@ import { DomainError, invalidField } from "../domain/errors.js";
 import { SHA256_HEX, validateObjectName } from "../domain/object-names.js";
 import type { Logger } from "../ports/logger.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "../ports/object-store.js";
+import type { ReferenceRegistry } from "../ports/reference-registry.js";
 
 export interface BucketPolicy {
   /** Largest object accepted, in bytes. */
@@ -28,6 +29,7 @@ export interface ArtifactReference {
 export interface ArtifactsOptions {
   readonly buckets: ReadonlyMap<string, BucketPolicy>;
   readonly store: ObjectStore;
+  readonly references: ReferenceRegistry;
   readonly logger: Logger;
 }
 
@@ -77,8 +79,13 @@ export class Artifacts {
     return this.#o.store.get(bucketName, key, offset);
   }
 
-  /** A referencing fact is accepted only if exactly those bytes are already stored here. */
+  /**
+   * A referencing fact is accepted only if exactly those bytes are already
+   * stored here. The hold is taken first, so an orphan sweep running at the
+   * same moment cannot remove an object a fact is about to reference.
+   */
   async checkReference(ref: ArtifactReference): Promise<void> {
+    await this.#o.references.hold(ref.bucket, ref.key);
     const info = await this.#o.store.stat(ref.bucket, ref.key).catch((error: unknown) => {
       if (error instanceof DomainError && error.kind === "not_found") return undefined;
       throw error;

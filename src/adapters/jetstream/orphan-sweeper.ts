@@ -1,0 +1,95 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
+import type { Logger } from "../../ports/logger.js";
+import { encodeToken } from "./category-spec.js";
+import { pull } from "./jetstream-fact-log.js";
+import { objectStreamName } from "./jetstream-object-store.js";
+
+/** The key under which the reference hold of an object is kept (KV-safe). */
+export const referenceKey = (bucket: string, key: string): string => `${bucket}.${encodeToken(key)}`;
+
+export interface SweepOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly bucket: string;
+  readonly orphanAgeMs: number;
+  /** Until when retained facts reference the object (Unix ms; 0 = never referenced). */
+  readonly heldUntil: (referenceKey: string) => Promise<number>;
+  readonly nowMs: number;
+  readonly logger: Logger;
+}
+
+export interface SweepResult {
+  readonly objectsRemoved: number;
+  readonly stagedUploadsRemoved: number;
+}
+
+/**
+ * Removes objects older than the orphan age that no retained fact references
+ * (never referenced, or every referencing fact's retention has passed), and
+ * staged chunks of uploads that never completed (crashed puts, abandoned
+ * copies) once they are that old.
+ */
+export async function sweepOrphans(o: SweepOptions): Promise<SweepResult> {
+  const stream = objectStreamName(o.bucket);
+  const liveUploads = new Set<string>();
+  let objectsRemoved = 0;
+  for (const meta of await readMetas(o.nc, o.jsm, stream, `objects.${o.bucket}.m.>`)) {
+    const old = o.nowMs - meta.storedAtUnixMs > o.orphanAgeMs;
+    const held = (await o.heldUntil(referenceKey(o.bucket, meta.key))) >= o.nowMs;
+    if (!old || held) {
+      liveUploads.add(meta.uploadId);
+      continue;
+    }
+    // Metadata first: from then on nobody can see the object, and its chunks are plain garbage.
+    await o.jsm.streams.purge(stream, { filter: `objects.${o.bucket}.m.${encodeToken(meta.key)}` });
+    await o.jsm.streams.purge(stream, { filter: `objects.${o.bucket}.c.${meta.uploadId}` });
+    objectsRemoved++;
+    o.logger.info({ bucket: o.bucket, key: meta.key, digest: meta.digest }, "orphaned object removed");
+  }
+  let stagedUploadsRemoved = 0;
+  const info = await o.jsm.streams.info(stream, { subjects_filter: `objects.${o.bucket}.c.>` });
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const uploadId = subject.slice(`objects.${o.bucket}.c.`.length);
+    if (liveUploads.has(uploadId)) continue;
+    const last = await o.jsm.streams.getMessage(stream, { last_by_subj: subject });
+    if (last === null || o.nowMs - last.time.getTime() <= o.orphanAgeMs) continue;
+    await o.jsm.streams.purge(stream, { filter: subject });
+    stagedUploadsRemoved++;
+  }
+  return { objectsRemoved, stagedUploadsRemoved };
+}
+
+interface MetaRecord {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly digest: string;
+  readonly storedAtUnixMs: number;
+}
+
+async function readMetas(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  filter: string,
+): Promise<MetaRecord[]> {
+  const name = `bsfg_sweep_${nuid.next()}`;
+  await jsm.consumers.add(stream, {
+    name,
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.LastPerSubject,
+    filter_subject: filter,
+    mem_storage: true,
+    inactive_threshold: nanos(60_000),
+  });
+  const metas: MetaRecord[] = [];
+  try {
+    for (;;) {
+      const msgs = await pull(nc, { stream, name, after: 0 }, { batch: 256, no_wait: true }, 10_000);
+      for (const m of msgs) metas.push(JSON.parse(new TextDecoder().decode(m.data)) as MetaRecord);
+      if (msgs.length < 256) return metas;
+    }
+  } finally {
+    await jsm.consumers.delete(stream, name).catch(() => undefined);
+  }
+}

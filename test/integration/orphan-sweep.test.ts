@@ -1,0 +1,105 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
+import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import {
+  clientFor,
+  eventually,
+  type RunningTestNode,
+  startTestNode,
+  testConfig,
+} from "../fixtures/test-node.js";
+import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+
+let nats: NatsServerHandle;
+let pki: TestPki;
+let running: RunningTestNode;
+
+beforeAll(async () => {
+  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
+  running = await startTestNode(
+    testConfig(nats.url, pki, {
+      principals: { erp: { append: ["operational"], put: ["artifacts"], get: ["artifacts"] } },
+      buckets: { artifacts: { orphan_age: "1s" } },
+    }),
+  );
+  await running.node.whenReady();
+});
+afterAll(async () => {
+  await running?.node.stop();
+  await nats?.stop();
+});
+
+function upload(key: string, data: Uint8Array): AsyncIterable<PutObjectRequest> {
+  return (async function* () {
+    yield {
+      part: { case: "header", value: { bucket: "artifacts", key, mediaType: "" } },
+    } as PutObjectRequest;
+    yield { part: { case: "chunk", value: data } } as PutObjectRequest;
+  })();
+}
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    for await (const _ of clientFor(running.url, pki.ca, pki.clients.erp).getObject({
+      bucket: "artifacts",
+      key,
+    }))
+      break;
+    return true;
+  } catch (error) {
+    if (ConnectError.from(error).code === Code.NotFound) return false;
+    throw error;
+  }
+}
+
+describe("orphan sweep", () => {
+  it("removes unreferenced objects and abandoned uploads after the orphan age, and keeps referenced ones", async () => {
+    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const orphan = randomBytes(1000);
+    const kept = randomBytes(1000);
+    await client.putObject(upload("orphan.bin", orphan));
+    await client.putObject(upload("kept.bin", kept));
+    await client.appendFact({
+      envelope: {
+        messageId: "ref-kept",
+        fromZone: "enterprise",
+        toZone: "plant-a",
+        producedAtUnixMs: 1n,
+        objectMediaType: "application/octet-stream",
+      },
+      fact: {
+        subject: "batch:1",
+        predicate: "attached",
+        objectJson: JSON.stringify({
+          bucket: "artifacts",
+          key: "kept.bin",
+          digest: `sha256:${createHash("sha256").update(kept).digest("hex")}`,
+          size: kept.length,
+        }),
+      },
+    });
+    const nc = await connect({ servers: nats.url });
+    try {
+      await jetstream(nc).publish("objects.artifacts.c.abandoned-upload", randomBytes(100));
+      await eventually(async () => !(await exists("orphan.bin")), 20_000, "orphan removed");
+      const jsm = await jetstreamManager(nc);
+      await eventually(
+        async () => {
+          const info = await jsm.streams.info("objects_artifacts", {
+            subjects_filter: "objects.artifacts.c.abandoned-upload",
+          });
+          return Object.keys(info.state.subjects ?? {}).length === 0;
+        },
+        20_000,
+        "abandoned upload removed",
+      );
+    } finally {
+      await nc.close();
+    }
+    expect(await exists("kept.bin")).toBe(true);
+  });
+});
