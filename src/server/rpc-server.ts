@@ -41,6 +41,9 @@ export class RpcServer {
       routes: options.routes,
       interceptors: [...options.interceptors],
       readMaxBytes: options.readMaxBytes,
+      // Compressed requests are accepted, but responses go out as they are:
+      // gzip of artifact chunks costs more CPU than the loopback or LAN saves.
+      compressMinBytes: Number.MAX_SAFE_INTEGER,
       contextValues: (req) =>
         createContextValues().set(principalKey, identityOf(req.socket as TLSSocket, options.identity)),
     });
@@ -64,6 +67,8 @@ export class RpcServer {
       socket.once("close", () => this.#sockets.delete(socket));
     });
     this.#server.on("session", (session) => {
+      // Uploads arrive faster than one 64 KiB connection window per event-loop turn.
+      session.once("connect", () => session.setLocalWindowSize(16 * 1024 * 1024));
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
     });

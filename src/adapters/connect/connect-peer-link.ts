@@ -6,6 +6,7 @@ import type { StoredFact } from "../../domain/fact.js";
 import { BoundaryService } from "../../gen/bsfg/v1/boundary_pb.js";
 import type { PeerLink } from "../../ports/peer-link.js";
 import { fromStoredFactMessage } from "../../rpc/stored-fact-mapping.js";
+import { createWideWindowSessionManager } from "./wide-window-session-manager.js";
 
 export interface ConnectPeerLinkOptions {
   readonly url: string;
@@ -26,15 +27,17 @@ export class ConnectPeerLink implements PeerLink {
     const transport = createConnectTransport({
       baseUrl: options.url,
       httpVersion: "2",
-      nodeOptions: {
-        ...options.tls,
-        minVersion: "TLSv1.3",
-        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-          checkPeerIdentity(cert, options.identity),
-      },
-      // A partition must be noticed while a long-poll is parked on a dead connection.
-      pingIntervalMs: 10_000,
-      pingTimeoutMs: 5_000,
+      sessionManager: createWideWindowSessionManager(
+        options.url,
+        {
+          ...options.tls,
+          minVersion: "TLSv1.3",
+          checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+            checkPeerIdentity(cert, options.identity),
+        },
+        // A partition must be noticed while a long-poll is parked on a dead connection.
+        { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 },
+      ),
     });
     this.#client = createClient(BoundaryService, transport);
   }

@@ -17,8 +17,8 @@ import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
 export const CHUNK_BYTES = 256 * 1024;
 /** Chunk publishes in flight per upload: bounds memory to ~4 MiB whatever the object size. */
 const MAX_IN_FLIGHT = 16;
-/** Chunks fetched ahead of the reader per pull. */
-const READ_AHEAD = 4;
+/** Chunks fetched ahead of the reader per pull (4 MiB: bounds a slow reader's cost). */
+const READ_AHEAD = 16;
 
 export const objectStreamName = (bucket: string): string => `objects_${bucket}`;
 const chunkSubject = (bucket: string, uploadId: string) => `objects.${bucket}.c.${uploadId}`;

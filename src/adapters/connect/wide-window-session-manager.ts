@@ -1,0 +1,42 @@
+import type http2 from "node:http2";
+import {
+  type ConnectTransportOptions,
+  Http2SessionManager,
+  type Http2SessionOptions,
+} from "@connectrpc/connect-node";
+
+type SessionManager = NonNullable<Extract<ConnectTransportOptions, { httpVersion: "2" }>["sessionManager"]>;
+
+const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * connect-node's session manager with a large HTTP/2 connection-level
+ * receive window. Node leaves it at the protocol's 64 KiB, which caps a
+ * streamed download at one window per event-loop turn of the receiver; the
+ * stream-level window is raised through the `initialWindowSize` setting.
+ */
+export function createWideWindowSessionManager(
+  url: string,
+  options: http2.SecureClientSessionOptions,
+  ping: Http2SessionOptions = {},
+): SessionManager {
+  const inner = new Http2SessionManager(url, ping, {
+    ...options,
+    settings: { initialWindowSize: 4 * 1024 * 1024 },
+  });
+  const widened = new WeakSet<http2.ClientHttp2Session>();
+  return {
+    authority: inner.authority,
+    async request(method, path, headers, requestOptions) {
+      const stream = await inner.request(method, path, headers, requestOptions);
+      if (!widened.has(stream.session as http2.ClientHttp2Session)) {
+        widened.add(stream.session as http2.ClientHttp2Session);
+        (stream.session as http2.ClientHttp2Session).setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      }
+      return stream;
+    },
+    notifyResponseByteRead(stream) {
+      inner.notifyResponseByteRead(stream);
+    },
+  };
+}
