@@ -221,6 +221,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     return timer;
   });
   const loopsAbort = new AbortController();
+  const drainAbort = new AbortController();
   let loopsRunning: Promise<unknown> = Promise.resolve();
   const sampler = new BacklogSampler({
     consumers: consumerSpecs,
@@ -248,7 +249,13 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     },
     identity: config.tls.identity,
     routes: createRoutes(
-      createBoundaryService({ appendFacts, consumerReads, artifacts, metrics: metrics.append }),
+      createBoundaryService({
+        appendFacts,
+        consumerReads,
+        artifacts,
+        metrics: metrics.append,
+        drainSignal: drainAbort.signal,
+      }),
     ),
     interceptors: [
       createLoggingInterceptor(logger.child({ component: "rpc" })),
@@ -348,12 +355,15 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     stopping ??= (async () => {
       draining = true;
       logger.info({}, "draining");
+      // Our own outbound long-polls and the peers' parked ones end now, so
+      // neither side's shutdown waits for the other's wait_ms.
+      loopsAbort.abort();
+      drainAbort.abort();
       // A short notice period: probes see not-ready and clients on open
       // connections get `unavailable` before the listener sends GOAWAY.
       const notice = Math.min(1000, config.shutdown_timeout / 4);
       await new Promise((resolve) => setTimeout(resolve, notice));
       await rpc.close(config.shutdown_timeout - notice);
-      loopsAbort.abort();
       await loopsRunning;
       sampler.stop();
       for (const timer of sweepTimers) clearInterval(timer);

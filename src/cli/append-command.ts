@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { ConnectError } from "@connectrpc/connect";
-import { codeName } from "../rpc/error-mapping.js";
+import { fail, failWith } from "./cli-failure.js";
 import type { CliIo } from "./cli-io.js";
 import { type ClientFlags, resolveClient } from "./client-options.js";
 
 export interface AppendFlags extends ClientFlags {
-  readonly fromZone: string;
+  /** Defaults to the dev.json zone (`--zone`) when the endpoint comes from dev.json. */
+  readonly fromZone?: string;
   readonly toZone: string;
   readonly subject: string;
   readonly predicate: string;
@@ -27,12 +27,15 @@ export async function appendCommand(io: CliIo, flags: AppendFlags): Promise<numb
     labels[l.slice(0, eq)] = l.slice(eq + 1);
   }
   try {
-    const { client } = resolveClient(flags, io.env);
+    const { client, devZone } = resolveClient(flags, io.env);
+    const fromZone = flags.fromZone ?? devZone?.zone;
+    if (fromZone === undefined)
+      return fail(io, flags.json, "invalid_argument", "--from-zone is required (or use --dev with --zone)");
     const res = await client.appendFact(
       {
         envelope: {
           messageId,
-          fromZone: flags.fromZone,
+          fromZone,
           toZone: flags.toZone,
           producedAtUnixMs: BigInt(Date.now()),
           correlationId: flags.correlationId ?? "",
@@ -54,21 +57,6 @@ export async function appendCommand(io: CliIo, flags: AppendFlags): Promise<numb
     }
     return 0;
   } catch (error) {
-    if (error instanceof ConnectError) return fail(io, flags.json, codeName(error.code), describe(error));
-    return fail(io, flags.json, "error", (error as Error).message);
+    return failWith(io, flags.json, error);
   }
-}
-
-/** TLS refusals surface as internal/canceled from the HTTP/2 layer; say what they most likely are. */
-function describe(error: ConnectError): string {
-  if (/certificate|alert|handshake|SSL|TLS/i.test(error.rawMessage)) {
-    return `${error.rawMessage} (TLS refused: check --ca, --cert and --key against the node's CA)`;
-  }
-  return error.rawMessage;
-}
-
-function fail(io: CliIo, json: boolean | undefined, code: string, message: string): number {
-  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  else io.stderr.write(`error: ${code}: ${message}\n`);
-  return 1;
 }

@@ -1,7 +1,11 @@
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { appendCommand } from "./append-command.js";
 import type { CliIo } from "./cli-io.js";
+import { confirmCommand } from "./confirm-command.js";
+import { devCommand } from "./dev-command.js";
+import { fetchCommand } from "./fetch-command.js";
 import { serveCommand } from "./serve-command.js";
+import { statusCommand } from "./status-command.js";
 import { validateCommand } from "./validate-command.js";
 
 /** Parses argv and runs one command; resolves with the process exit code. */
@@ -30,11 +34,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       exitCode = validateCommand(io, o.config);
     });
 
+  program
+    .command("dev")
+    .description(
+      "run a complete two-zone boundary on this machine (nats-servers, dev PKI, both nodes) until SIGTERM/SIGINT",
+    )
+    .option("--dir <dir>", "state directory (PKI, JetStream stores, configs, logs, dev.json)", ".bsfg-dev")
+    .action(async (o: { dir: string }) => {
+      exitCode = await devCommand(io, o);
+    });
+
   withClientFlags(
     program
       .command("append")
       .description("append one fact to a zone node")
-      .requiredOption("--from-zone <zone>", "the zone the fact is produced in (the node's zone)")
+      .option("--from-zone <zone>", "the zone the fact is produced in (the node's zone; default: --zone)")
       .requiredOption("--to-zone <zone>", "destination zone")
       .requiredOption("--subject <kind:id>", "fact subject, e.g. order:ENT-1")
       .requiredOption("--predicate <name>", "lower_snake_case predicate")
@@ -48,6 +62,39 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     exitCode = await appendCommand(io, o);
   });
 
+  withClientFlags(
+    program
+      .command("fetch")
+      .description("print the facts after a consumer's cursor (does not confirm them)")
+      .requiredOption("--consumer <name>", "consumer name (with --dev, a category also works)")
+      .option("--limit <n>", "at most this many facts (default: the node's)", count)
+      .option("--wait-ms <n>", "wait up to this long for a first fact", count)
+      .option("--json", "machine-readable output"),
+  ).action(async (o: Parameters<typeof fetchCommand>[1]) => {
+    exitCode = await fetchCommand(io, o);
+  });
+
+  withClientFlags(
+    program
+      .command("confirm")
+      .description("move a consumer's cursor to an offset (cumulative, never backwards)")
+      .requiredOption("--consumer <name>", "consumer name (with --dev, a category also works)")
+      .requiredOption("--offset <n>", "the last offset processed", offset)
+      .option("--json", "machine-readable output"),
+  ).action(async (o: Parameters<typeof confirmCommand>[1]) => {
+    exitCode = await confirmCommand(io, o);
+  });
+
+  withDevFlags(
+    program
+      .command("status")
+      .description("show a node's gates, imports and consumer backlogs (from its admin listener)")
+      .option("--admin <url>", "admin base URL (env BSFG_ADMIN), e.g. http://127.0.0.1:9464")
+      .option("--json", "the /status document as JSON"),
+  ).action(async (o: Parameters<typeof statusCommand>[1]) => {
+    exitCode = await statusCommand(io, o);
+  });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {
@@ -57,8 +104,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   return exitCode;
 }
 
-function withClientFlags(command: Command): Command {
+function withDevFlags(command: Command): Command {
   return command
+    .option("--dev <file>", "dev.json written by `bsfg dev` (env BSFG_DEV)")
+    .option("--zone <zone>", "the dev.json zone to talk to (env BSFG_ZONE)");
+}
+
+function withClientFlags(command: Command): Command {
+  return withDevFlags(command)
     .option("--node <url>", "node RPC base URL (env BSFG_NODE), e.g. https://127.0.0.1:9443")
     .option("--ca <file>", "zone CA certificate (env BSFG_CA)")
     .option("--cert <file>", "client certificate (env BSFG_CERT)")
@@ -66,4 +119,15 @@ function withClientFlags(command: Command): Command {
     .addOption(
       new Option("--protocol <name>", "wire protocol").choices(["connect", "grpc"]).default("connect"),
     );
+}
+
+function count(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError("expected a non-negative integer");
+  return Number(value);
+}
+
+function offset(value: string): bigint {
+  if (!/^\d{1,20}$/.test(value) || BigInt(value) >= 2n ** 64n)
+    throw new InvalidArgumentError("expected a non-negative integer offset");
+  return BigInt(value);
 }

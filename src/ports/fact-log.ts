@@ -9,9 +9,16 @@ export interface FactLog {
   /**
    * Up to `limit` facts with offset > `after`, ascending, with no gaps in
    * what the filter admits. When none exists yet, waits up to `waitMs` and
-   * returns as soon as one arrives (or an empty list). Throws `unavailable`.
+   * returns as soon as one arrives (or an empty list, also when `signal`
+   * aborts the wait). Throws `unavailable`.
    */
-  read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]>;
+  read(
+    consumer: ConsumerSpec,
+    after: number,
+    limit: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<StoredFact[]>;
   /** The offset of the last fact stored in the consumer's buffer (any filter); 0 when empty. */
   head(consumer: ConsumerSpec): Promise<number>;
 }

@@ -32,6 +32,8 @@ export interface BoundaryServiceDeps {
   readonly consumerReads: ConsumerReads;
   readonly artifacts: Artifacts;
   readonly metrics: AppendMetrics;
+  /** Aborted when the node starts draining: parked long-polls answer at once. */
+  readonly drainSignal: AbortSignal;
 }
 
 /**
@@ -50,6 +52,7 @@ export function createBoundaryService(
         req.consumerName,
         req.limit,
         req.waitMs,
+        AbortSignal.any([ctx.signal, deps.drainSignal]),
       );
       return create(FetchFactsResponseSchema, {
         facts: facts.map(toStoredFactMessage),

@@ -33,6 +33,8 @@ export class ConsumerReads {
     name: string,
     limit: number,
     waitMs: number,
+    /** Ends a long-poll early (the node is draining or the client went away). */
+    signal?: AbortSignal,
   ): Promise<{ facts: StoredFact[]; cursor: number }> {
     const spec = authorizeConsumer(this.#o.consumers, name, principal);
     if (limit > this.#o.maxLimit) {
@@ -44,7 +46,13 @@ export class ConsumerReads {
       throw new DomainError("invalid_input", `wait_ms: at most ${this.#o.maxWaitMs}`, { field: "wait_ms" });
     }
     const cursor = await this.#o.cursors.get(name);
-    const facts = await this.#o.log.read(spec, cursor, limit === 0 ? this.#o.defaultLimit : limit, waitMs);
+    const facts = await this.#o.log.read(
+      spec,
+      cursor,
+      limit === 0 ? this.#o.defaultLimit : limit,
+      waitMs,
+      signal,
+    );
     this.#o.observer.fetched(name, facts.length);
     return { facts, cursor };
   }

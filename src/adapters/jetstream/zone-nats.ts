@@ -122,9 +122,14 @@ export class ZoneNats {
     return this.#connected && !this.nc.isClosed() && !this.nc.isDraining();
   }
 
+  /** Flushes and closes; when NATS is down, drain cannot finish, so the connection is closed outright. */
   async drain(): Promise<void> {
     if (this.nc.isClosed()) return;
-    await this.nc.drain();
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
   }
 
   async #watch(logger: Logger, handlers: ZoneNatsHandlers): Promise<void> {
