@@ -14,6 +14,7 @@ try {
     env: process.env,
     terminationSignal,
     isTty: process.stdout.isTTY === true,
+    terminal: process.stderr,
   });
 } catch (error) {
   process.stderr.write(`bsfg: ${(error as Error).stack ?? String(error)}\n`);

@@ -7,4 +7,6 @@ export interface CliIo {
   readonly terminationSignal: () => Promise<string>;
   /** Whether stdout is a terminal (progress bars, colours). */
   readonly isTty: boolean;
+  /** The terminal stream progress bars draw on (stderr), when it is one. */
+  readonly terminal?: NodeJS.WriteStream;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createWideWindowSessionManager } from "../adapters/connect/wide-window-session-manager.js";
 import { BoundaryService } from "../gen/bsfg/v1/boundary_pb.js";
 import { type DevFlags, type DevJsonZone, resolveDevZone } from "./dev-json.js";
 
@@ -60,7 +61,13 @@ export function resolveClient(
   };
   const options = { baseUrl: endpoint.node, httpVersion: "2" as const, nodeOptions };
   const transport =
-    (flags.protocol ?? "connect") === "grpc" ? createGrpcTransport(options) : createConnectTransport(options);
+    (flags.protocol ?? "connect") === "grpc"
+      ? createGrpcTransport(options)
+      : createConnectTransport({
+          baseUrl: endpoint.node,
+          httpVersion: "2",
+          sessionManager: createWideWindowSessionManager(endpoint.node, nodeOptions),
+        });
   return {
     node: endpoint.node,
     client: createClient(BoundaryService, transport),

@@ -4,6 +4,8 @@ import type { CliIo } from "./cli-io.js";
 import { confirmCommand } from "./confirm-command.js";
 import { devCommand } from "./dev-command.js";
 import { fetchCommand } from "./fetch-command.js";
+import { getObjectCommand } from "./get-object-command.js";
+import { putObjectCommand } from "./put-object-command.js";
 import { serveCommand } from "./serve-command.js";
 import { statusCommand } from "./status-command.js";
 import { validateCommand } from "./validate-command.js";
@@ -64,6 +66,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   withClientFlags(
     program
+      .command("put-object")
+      .description("stream a file into a bucket of a zone node (progress bar on a terminal)")
+      .argument("<file>", "the file to upload")
+      .requiredOption("--bucket <name>", "bucket, e.g. artifacts")
+      .requiredOption("--key <key>", "object key (immutable once written), e.g. batch/BR-1.pdf")
+      .option("--media-type <type>", "media type, e.g. application/pdf")
+      .option("--json", "machine-readable output"),
+    "--tls-key",
+  ).action(async (file: string, o: Parameters<typeof putObjectCommand>[2]) => {
+    exitCode = await putObjectCommand(io, file, o);
+  });
+
+  withClientFlags(
+    program
+      .command("get-object")
+      .description("stream an object from a zone node into a file, verifying its digest")
+      .requiredOption("--bucket <name>", "bucket")
+      .requiredOption("--key <key>", "object key")
+      .requiredOption("-o, --output <file>", "where to write it")
+      .option("--json", "machine-readable output"),
+    "--tls-key",
+  ).action(async (o: Parameters<typeof getObjectCommand>[1]) => {
+    exitCode = await getObjectCommand(io, o);
+  });
+
+  withClientFlags(
+    program
       .command("fetch")
       .description("print the facts after a consumer's cursor (does not confirm them)")
       .requiredOption("--consumer <name>", "consumer name (with --dev, a category also works)")
@@ -110,12 +139,16 @@ function withDevFlags(command: Command): Command {
     .option("--zone <zone>", "the dev.json zone to talk to (env BSFG_ZONE)");
 }
 
-function withClientFlags(command: Command): Command {
+/**
+ * Endpoint and TLS flags. Object commands use `--key` for the object key
+ * (as the contract names it), so their TLS key flag is `--tls-key`.
+ */
+function withClientFlags(command: Command, tlsKeyFlag: "--key" | "--tls-key" = "--key"): Command {
   return withDevFlags(command)
     .option("--node <url>", "node RPC base URL (env BSFG_NODE), e.g. https://127.0.0.1:9443")
     .option("--ca <file>", "zone CA certificate (env BSFG_CA)")
     .option("--cert <file>", "client certificate (env BSFG_CERT)")
-    .option("--key <file>", "client key (env BSFG_KEY)")
+    .option(`${tlsKeyFlag} <file>`, "client key (env BSFG_KEY)")
     .addOption(
       new Option("--protocol <name>", "wire protocol").choices(["connect", "grpc"]).default("connect"),
     );
