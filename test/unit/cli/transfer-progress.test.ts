@@ -35,7 +35,13 @@ describe("transfer progress", () => {
 
   it("stays silent when there is no terminal", () => {
     let drawn = "";
-    const pipe = { isTTY: false, write: (s: string) => ((drawn += s), true) };
+    const pipe = {
+      isTTY: false,
+      write: (s: string) => {
+        drawn += s;
+        return true;
+      },
+    };
     const progress = createTransferProgress(io(pipe), "get", 100);
     progress.advance(100);
     progress.finish();
