@@ -19,7 +19,10 @@ describe("transfer progress", () => {
     const tty = {
       isTTY: true,
       columns: 160,
-      write: (s: string) => ((drawn += s), true),
+      write: (s: string) => {
+        drawn += s;
+        return true;
+      },
       on() {},
       removeListener() {},
     };
