@@ -13,6 +13,8 @@ export interface AppendFlags extends ClientFlags {
   readonly messageId?: string;
   readonly category?: string;
   readonly correlationId?: string;
+  /** Set for a fact whose object_json references an artifact. */
+  readonly objectMediaType?: string;
   readonly label?: readonly string[];
   readonly json?: boolean;
 }
@@ -39,6 +41,7 @@ export async function appendCommand(io: CliIo, flags: AppendFlags): Promise<numb
           toZone: flags.toZone,
           producedAtUnixMs: BigInt(Date.now()),
           correlationId: flags.correlationId ?? "",
+          objectMediaType: flags.objectMediaType ?? "",
           labels,
         },
         fact: { subject: flags.subject, predicate: flags.predicate, objectJson: flags.object },

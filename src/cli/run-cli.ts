@@ -58,6 +58,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--message-id <id>", "idempotency key (default: a new UUID, printed)")
       .option("--category <name>", "category (default: the node's rules)")
       .option("--correlation-id <id>", "correlation id")
+      .option(
+        "--object-media-type <type>",
+        "the fact references an artifact of this type ({bucket,key,digest,size} in --object)",
+      )
       .option("--label <key=value...>", "envelope label (repeatable)")
       .option("--json", "machine-readable output"),
   ).action(async (o: Parameters<typeof appendCommand>[1]) => {
