@@ -9,6 +9,7 @@ import { JetStreamFactLog } from "./adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "./adapters/jetstream/jetstream-forward-buffer.js";
 import { JetStreamObjectStore } from "./adapters/jetstream/jetstream-object-store.js";
 import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffer.js";
+import { sampleJetStreamView } from "./adapters/jetstream/jetstream-view.js";
 import { KvCursorStore } from "./adapters/jetstream/kv-cursor-store.js";
 import { KvReferenceRegistry, REFERENCE_BUCKET } from "./adapters/jetstream/kv-reference-registry.js";
 import { sweepOrphans } from "./adapters/jetstream/orphan-sweeper.js";
@@ -33,8 +34,11 @@ import {
 import type { Config } from "./config/schema.js";
 import { peerConsumerName } from "./domain/consumer-policy.js";
 import { BacklogSampler } from "./observability/backlog-sampler.js";
+import { certExpirySeconds } from "./observability/cert-expiry.js";
 import { createLogger } from "./observability/create-logger.js";
 import { createMetrics } from "./observability/create-metrics.js";
+import { FillAlerts } from "./observability/fill-alerts.js";
+import { HandoffHealth } from "./observability/handoff-health.js";
 import { StatusBoard } from "./observability/status-board.js";
 import { createBoundaryService } from "./rpc/boundary-service.js";
 import { createDrainInterceptor } from "./rpc/drain-interceptor.js";
@@ -78,10 +82,29 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     ...(options.logDestination !== undefined && { destination: options.logDestination }),
   });
   const consumerSpecs = consumerSpecsOf(config);
-  const metrics = createMetrics(config.zone, consumerSpecs);
-  const status = new StatusBoard(consumerSpecs, () => Date.now());
   const specs = categorySpecsOf(config);
-  const fill = new StreamFillMonitor(specs, 1000, logger.child({ component: "fill-monitor" }));
+  const opsLogger = logger.child({ component: "alarms" });
+  const fillAlerts = new FillAlerts(config.alarms.fill_warn_percent, opsLogger);
+  const fill = new StreamFillMonitor(
+    specs,
+    1000,
+    logger.child({ component: "fill-monitor" }),
+    (category, percent) => fillAlerts.observe(category, percent),
+  );
+  const certFiles = { node: config.tls.cert, ca: config.tls.ca };
+  const metrics = createMetrics(config.zone, consumerSpecs, {
+    fillPercent: (category) => fill.fillPercent(category),
+    categories: specs.map((s) => s.name),
+    certExpirySeconds: () => certExpirySeconds(certFiles, Date.now()),
+  });
+  const status = new StatusBoard(consumerSpecs, () => Date.now());
+  const health = new HandoffHealth({
+    consumers: consumerSpecs,
+    maxAgeMs: (category) => specs.find((s) => s.name === category)?.maxAgeMs ?? 0,
+    retentionHorizonMs: config.alarms.retention_horizon,
+    stallAfterMs: config.alarms.stall_after,
+    logger: opsLogger,
+  });
 
   let nats: ZoneNats | undefined;
   let cursorKv: KV | undefined;
@@ -164,7 +187,9 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     clock: systemClock,
     publishTimeoutMs: config.nats.request_timeout,
   });
-  const mirror = new ArtifactMirror(objectStore, references, nodeHasher);
+  const mirror = new ArtifactMirror(objectStore, references, nodeHasher, (bytes, outcome) =>
+    metrics.artifact("import", bytes, outcome),
+  );
   const nodeTls = {
     ca: readFileSync(config.tls.ca),
     cert: readFileSync(config.tls.cert),
@@ -233,10 +258,17 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     record: (consumer, cursor, facts, age) => {
       metrics.backlog(consumer, cursor, facts, age);
       status.backlog(consumer, cursor, facts, age);
+      const h = health.assess(consumer, cursor, facts, age, Date.now());
+      metrics.health(consumer, h.headroomSeconds, h.retentionAlarm, h.stalled);
+      status.health(consumer, h.headroomSeconds, h.retentionAlarm, h.stalled);
     },
     now: () => Date.now(),
     intervalMs: 5000,
     logger: logger.child({ component: "backlog" }),
+    afterSample: async () => {
+      if (nats === undefined) return;
+      metrics.jetstream(await sampleJetStreamView(nats.jsm, [...specs.map((s) => `facts_${s.name}`)]));
+    },
   });
 
   const rpc = new RpcServer({
@@ -255,6 +287,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
         artifacts,
         metrics: metrics.append,
         drainSignal: drainAbort.signal,
+        onTransfer: (direction, bytes, outcome) => metrics.artifact(direction, bytes, outcome),
       }),
     ),
     interceptors: [
@@ -279,7 +312,29 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       contentType: metrics.registry.contentType,
       body: await metrics.registry.metrics(),
     }),
-    status: async () => ({ zone: config.zone, role: config.role, ...readiness(), ...status.toJson() }),
+    status: async () => ({
+      zone: config.zone,
+      role: config.role,
+      ...readiness(),
+      ...status.toJson(),
+      categories: specs.map((s) => ({
+        category: s.name,
+        fill_percent: Math.round(fill.fillPercent(s.name) * 10) / 10,
+        facts: fill.state(s.name)?.messages ?? null,
+        bytes: fill.state(s.name)?.bytes ?? null,
+        max_bytes: s.maxBytes,
+        max_age_seconds: s.maxAgeMs / 1000,
+      })),
+      certificates: Object.fromEntries(
+        [...certExpirySeconds(certFiles, Date.now())].map(([name, seconds]) => [
+          name,
+          {
+            file: certFiles[name as keyof typeof certFiles],
+            expires_in_seconds: Number.isFinite(seconds) ? seconds : null,
+          },
+        ]),
+      ),
+    }),
   });
 
   const adminAddress = await admin.listen();

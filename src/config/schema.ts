@@ -158,6 +158,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    alarms: z
+      .object({
+        /** Alarm when an unconfirmed fact will reach its category's max_age within this horizon. */
+        retention_horizon: duration.default(86_400_000),
+        /** A consumer with a backlog whose cursor has not moved for this long is stalled. */
+        stall_after: duration.default(300_000),
+        /** Store-buffer fill levels (percent) that log a warning when crossed upwards. */
+        fill_warn_percent: z.array(z.number().min(1).max(100)).default([50, 80, 95]),
+      })
+      .strict()
+      .prefault({}),
     shutdown_timeout: duration.default(15_000),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })

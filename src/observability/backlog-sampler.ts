@@ -10,6 +10,8 @@ export interface BacklogSamplerOptions {
   readonly now: () => number;
   readonly intervalMs: number;
   readonly logger: Logger;
+  /** Runs after each round (other periodic views, e.g. JetStream account numbers). */
+  readonly afterSample?: () => Promise<void>;
 }
 
 /** Samples every consumer's durable cursor and backlog in the background. */
@@ -52,5 +54,8 @@ export class BacklogSampler {
         this.#o.logger.debug({ err: error, consumer: spec.name }, "backlog sample failed");
       }
     }
+    await this.#o
+      .afterSample?.()
+      .catch((error: unknown) => this.#o.logger.debug({ err: error }, "sample hook failed"));
   }
 }

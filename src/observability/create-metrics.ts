@@ -14,6 +14,19 @@ export interface NodeMetrics {
   readonly loops: LoopObserver;
   /** Records a sample of one consumer's durable cursor and backlog. */
   backlog(consumer: string, cursor: number, facts: number, oldestAgeSeconds: number): void;
+  /** Retention headroom and alarms of one consumer (see HandoffHealth). */
+  health(consumer: string, headroomSeconds: number, retentionAlarm: boolean, stalled: boolean): void;
+  /** The JetStream account view (seed metrics). */
+  jetstream(view: { streams: number; consumers: number; storeBytes: number; ackPending: number }): void;
+  /** Artifact bytes moved and transfers finished, by direction (put, get, import). */
+  artifact(direction: "put" | "get" | "import", bytes: number, outcome: "ok" | "failed"): void;
+}
+
+export interface MetricSources {
+  readonly fillPercent: (category: string) => number;
+  readonly categories: readonly string[];
+  /** Seconds until each certificate in use expires, by name. */
+  readonly certExpirySeconds: () => ReadonlyMap<string, number>;
 }
 
 const GATE_STATES: readonly GateState[] = ["closed", "reconciling", "open"];
@@ -22,6 +35,7 @@ const GATE_STATES: readonly GateState[] = ["closed", "reconciling", "open"];
 export function createMetrics(
   zone: string,
   consumerSpecs: ReadonlyMap<string, ConsumerSpec> = new Map(),
+  sources: MetricSources = { fillPercent: () => 0, categories: [], certExpirySeconds: () => new Map() },
 ): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ zone });
@@ -112,6 +126,75 @@ export function createMetrics(
     labelNames: ["peer", "category"] as const,
     registers: [registry],
   });
+  const headroom = new Gauge({
+    name: "bsfg_retention_headroom_seconds",
+    help: "Time left before the consumer's oldest unconfirmed fact reaches its category's max_age (no backlog: the full max_age; +Inf: kept forever).",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const retentionAlarm = new Gauge({
+    name: "bsfg_retention_alarm",
+    help: "1 when an unconfirmed fact of the consumer will reach max_age within alarms.retention_horizon.",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  const stalledGauge = new Gauge({
+    name: "bsfg_handoff_stalled",
+    help: "1 when the consumer has a backlog but its cursor has not moved for alarms.stall_after.",
+    labelNames: consumerLabelNames,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "bsfg_store_buffer_fill_percent",
+    help: "Fill of each store buffer against its size budget (max_bytes / max_msgs), sampled every second.",
+    labelNames: ["category"] as const,
+    registers: [registry],
+    collect() {
+      for (const category of sources.categories) this.set({ category }, sources.fillPercent(category));
+    },
+  });
+  new Gauge({
+    name: "bsfg_cert_expiry_seconds",
+    help: "Seconds until each certificate the node uses expires (negative: expired).",
+    labelNames: ["cert"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cert, seconds] of sources.certExpirySeconds()) this.set({ cert }, seconds);
+    },
+  });
+  const jsStreams = new Gauge({
+    name: "js_num_streams",
+    help: "JetStream streams in the node's account.",
+    registers: [registry],
+  });
+  const jsConsumers = new Gauge({
+    name: "js_num_consumers",
+    help: "JetStream consumers in the node's account.",
+    registers: [registry],
+  });
+  const jsStoreBytes = new Gauge({
+    name: "js_store_bytes",
+    help: "JetStream file and memory storage used by the node's account, in bytes.",
+    registers: [registry],
+  });
+  const jsAckPending = new Gauge({
+    name: "js_consumer_ack_pending",
+    help: "Messages delivered but not acknowledged, summed over the consumers of the node's streams.",
+    registers: [registry],
+  });
+  const artifactBytes = new Counter({
+    name: "bsfg_artifact_bytes_total",
+    help: "Artifact bytes moved: put (uploads), get (downloads), import (copied from peers).",
+    labelNames: ["direction"] as const,
+    registers: [registry],
+  });
+  const artifactTransfers = new Counter({
+    name: "bsfg_artifact_transfers_total",
+    help: "Artifact transfers finished, by direction and outcome.",
+    labelNames: ["direction", "outcome"] as const,
+    registers: [registry],
+  });
   for (const name of consumerSpecs.keys()) {
     fetches.inc(consumerLabels(name), 0);
     confirms.inc(consumerLabels(name), 0);
@@ -134,6 +217,21 @@ export function createMetrics(
         lag.set({ peer, category }, lagSeconds);
         highWater.set({ peer, category }, hwm);
       },
+    },
+    health: (consumer, headroomSeconds, alarm, stalled) => {
+      headroom.set(consumerLabels(consumer), headroomSeconds);
+      retentionAlarm.set(consumerLabels(consumer), alarm ? 1 : 0);
+      stalledGauge.set(consumerLabels(consumer), stalled ? 1 : 0);
+    },
+    jetstream: (view) => {
+      jsStreams.set(view.streams);
+      jsConsumers.set(view.consumers);
+      jsStoreBytes.set(view.storeBytes);
+      jsAckPending.set(view.ackPending);
+    },
+    artifact: (direction, bytes, outcome) => {
+      artifactBytes.inc({ direction }, bytes);
+      artifactTransfers.inc({ direction, outcome });
     },
     backlog: (consumer, cursor, facts, oldestAgeSeconds) => {
       frontier.set(consumerLabels(consumer), cursor);

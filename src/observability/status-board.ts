@@ -11,6 +11,9 @@ export interface ConsumerStatus {
   backlogFacts: number;
   oldestAgeSeconds: number;
   sampledAtUnixMs: number;
+  retentionHeadroomSeconds: number | null;
+  retentionAlarm: boolean;
+  stalled: boolean;
 }
 
 export interface ImportStatus {
@@ -41,6 +44,9 @@ export class StatusBoard implements LoopObserver {
         backlogFacts: 0,
         oldestAgeSeconds: 0,
         sampledAtUnixMs: 0,
+        retentionHeadroomSeconds: null,
+        retentionAlarm: false,
+        stalled: false,
       });
     }
   }
@@ -68,6 +74,14 @@ export class StatusBoard implements LoopObserver {
     c.sampledAtUnixMs = this.now();
   }
 
+  health(consumer: string, headroomSeconds: number, retentionAlarm: boolean, stalled: boolean): void {
+    const c = this.consumers.get(consumer);
+    if (c === undefined) return;
+    c.retentionHeadroomSeconds = Number.isFinite(headroomSeconds) ? Math.round(headroomSeconds) : null;
+    c.retentionAlarm = retentionAlarm;
+    c.stalled = stalled;
+  }
+
   confirmed(consumer: string, cursor: number): void {
     const c = this.consumers.get(consumer);
     if (c !== undefined && cursor > c.cursor) c.cursor = cursor;
@@ -93,6 +107,9 @@ export class StatusBoard implements LoopObserver {
         cursor: c.cursor,
         backlog_facts: c.backlogFacts,
         backlog_oldest_age_seconds: c.oldestAgeSeconds,
+        retention_headroom_seconds: c.retentionHeadroomSeconds,
+        retention_alarm: c.retentionAlarm,
+        stalled: c.stalled,
         sampled_at_unix_ms: c.sampledAtUnixMs,
       })),
     };

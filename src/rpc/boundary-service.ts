@@ -23,7 +23,7 @@ import type { ConsumerReads } from "../use-cases/consumer-reads.js";
 import type { AppendMetrics } from "./append-metrics.js";
 import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
 import { toAppendRequest } from "./fact-mapping.js";
-import { createObjectHandlers } from "./object-service.js";
+import { createObjectHandlers, type TransferObserver } from "./object-service.js";
 import { principalKey } from "./principal.js";
 import { toStoredFactMessage } from "./stored-fact-mapping.js";
 
@@ -34,6 +34,7 @@ export interface BoundaryServiceDeps {
   readonly metrics: AppendMetrics;
   /** Aborted when the node starts draining: parked long-polls answer at once. */
   readonly drainSignal: AbortSignal;
+  readonly onTransfer?: TransferObserver;
 }
 
 /**
@@ -150,6 +151,6 @@ export function createBoundaryService(
     appendFacts: appendFactsBatch,
     fetchFacts,
     confirmReceipt,
-    ...createObjectHandlers(deps.artifacts),
+    ...createObjectHandlers(deps.artifacts, deps.onTransfer),
   };
 }

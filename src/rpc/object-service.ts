@@ -15,8 +15,11 @@ import { toConnectError } from "./error-mapping.js";
 import { principalKey } from "./principal.js";
 
 /** PutObject (header, then chunks) and GetObject (info, then chunks) over the Artifacts use case. */
+export type TransferObserver = (direction: "put" | "get", bytes: number, outcome: "ok" | "failed") => void;
+
 export function createObjectHandlers(
   artifacts: Artifacts,
+  observe: TransferObserver = () => {},
 ): Pick<ServiceImpl<typeof BoundaryService>, "putObject" | "getObject"> {
   async function putObject(
     requests: AsyncIterable<PutObjectRequest>,
@@ -40,6 +43,7 @@ export function createObjectHandlers(
         },
         chunksOf(iterator),
       );
+      observe("put", result.info.size, "ok");
       return create(PutObjectResponseSchema, {
         bucket: result.info.bucket,
         key: result.info.key,
@@ -47,6 +51,7 @@ export function createObjectHandlers(
         size: BigInt(result.info.size),
       });
     } catch (error) {
+      observe("put", 0, "failed");
       throw toConnectError(error);
     }
   }
@@ -73,11 +78,16 @@ export function createObjectHandlers(
         },
       },
     });
+    let sent = 0;
     try {
       // Each chunk is pulled from JetStream only after the previous one was written to the client.
-      for await (const chunk of object.chunks)
+      for await (const chunk of object.chunks) {
+        sent += chunk.length;
         yield create(GetObjectResponseSchema, { part: { case: "chunk", value: chunk } });
+      }
+      observe("get", sent, "ok");
     } catch (error) {
+      observe("get", sent, "failed");
       throw toConnectError(error);
     }
   }

@@ -18,6 +18,8 @@ export class ArtifactMirror {
     private readonly store: ObjectStore,
     private readonly references: ReferenceRegistry,
     private readonly hasher: Hasher,
+    /** Reports each finished copy (bytes moved over the boundary; 0 when already present). */
+    private readonly onCopied: (bytes: number, outcome: "ok" | "failed") => void = () => {},
   ) {}
 
   async ensure(link: PeerLink, fact: StoredFact, signal: AbortSignal): Promise<void> {
@@ -31,13 +33,19 @@ export class ArtifactMirror {
     }
     await this.references.hold(ref.bucket, ref.key);
     const uploadId = `mirror-${this.hasher.sha256Hex(`${ref.bucket}\n${ref.key}\n${ref.digest}`).slice(0, 32)}`;
-    await this.store.putResumable(
-      ref.bucket,
-      ref.key,
-      fact.envelope.objectMediaType,
-      uploadId,
-      (offset) => link.getObject(ref.bucket, ref.key, offset, signal),
-      { size: ref.size, sha256: ref.digest.slice("sha256:".length), maxBytes: Number.MAX_SAFE_INTEGER },
-    );
+    try {
+      const result = await this.store.putResumable(
+        ref.bucket,
+        ref.key,
+        fact.envelope.objectMediaType,
+        uploadId,
+        (offset) => link.getObject(ref.bucket, ref.key, offset, signal),
+        { size: ref.size, sha256: ref.digest.slice("sha256:".length), maxBytes: Number.MAX_SAFE_INTEGER },
+      );
+      if (result.created) this.onCopied(result.info.size, "ok");
+    } catch (error) {
+      this.onCopied(0, "failed");
+      throw error;
+    }
   }
 }

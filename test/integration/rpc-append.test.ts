@@ -165,17 +165,6 @@ describe("AppendFact over mTLS", () => {
     expect(again.outcome.value).toMatchObject({ offset: a.outcome.value.offset, duplicate: true });
   });
 
-  it("answers unimplemented for RPCs this node does not serve yet", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
-    let code: Code | undefined;
-    try {
-      for await (const _ of client.getObject({ bucket: "artifacts", key: "k" })) break;
-    } catch (error) {
-      code = ConnectError.from(error).code;
-    }
-    expect(code).toBe(Code.Unimplemented);
-  });
-
   it("logs one line per RPC with procedure, code, duration and principal, never the payload", async () => {
     await clientFor(running.url, pki.ca, pki.clients.erp).appendFact(fact("log-1", '{"secret_payload": 1}'));
     const line = running

@@ -16,6 +16,8 @@ export class StreamFillMonitor {
     specs: readonly CategorySpec[],
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** Called with every fresh sample (fill alerts). */
+    private readonly onSample: (category: string, percent: number) => void = () => {},
   ) {
     this.#specs = specs;
   }
@@ -51,6 +53,7 @@ export class StreamFillMonitor {
           const { state } = await jsm.streams.info(storeStreamName(spec.name));
           this.#state.set(spec.name, state);
           this.#fill.set(spec.name, fillOf(spec, state));
+          this.onSample(spec.name, fillOf(spec, state));
         } catch (error) {
           // Keep the last sample: an outage must not lift back-pressure.
           this.logger.debug({ err: error, category: spec.name }, "fill sample failed");
