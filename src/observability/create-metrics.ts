@@ -40,6 +40,15 @@ export function createMetrics(
   const registry = new Registry();
   registry.setDefaultLabels({ zone });
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges *_total, which `promtool check metrics` rejects; RSS, heap,
+  // event-loop lag and GC metrics remain.
+  for (const name of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
+    registry.removeSingleMetric(name);
+  }
 
   const requests = new Counter({
     name: "bsfg_append_requests_total",

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import {
@@ -116,5 +117,16 @@ describe("operational metrics and alarms", () => {
     const messages = running.logs().map((l) => l.msg);
     expect(messages).toContain("handoff stalled: backlog but no progress");
     expect(messages).toContain("retention alarm: unconfirmed facts will reach max_age soon");
+  });
+});
+
+describe("exposition format", () => {
+  const promtool = spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
+  // CI installs Debian's prometheus package for promtool; without it there is nothing to run.
+  it.skipIf(!promtool)("passes promtool check metrics", async () => {
+    const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
+    const result = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(`${result.stdout}${result.stderr}`).toBe("");
+    expect(result.status).toBe(0);
   });
 });
