@@ -116,3 +116,21 @@ describe("cross-zone handoff", () => {
     expect(enterprise).toMatch(/bsfg_confirm_requests_total\{consumer="peer.plant-a.operational"/);
   });
 });
+
+describe("shutdown", () => {
+  it("answers a parked long-poll at once when the node starts draining", async () => {
+    const waiting = app("enterprise")
+      .fetchFacts({ consumerName: "telemetry-reader", limit: 10, waitMs: 25_000 })
+      .then(
+        (res) => ({ facts: res.facts.length, at: Date.now() }),
+        (error: unknown) => ({ facts: -1, at: Date.now(), error: String(error) }),
+      );
+    await new Promise((r) => setTimeout(r, 300));
+    const stopping = Date.now();
+    await mesh.restart("enterprise");
+    const outcome = await waiting;
+    // Answered (empty) long before its 25 s wait: the drain ended it instead of waiting it out.
+    expect(outcome.facts).toBe(0);
+    expect(outcome.at - stopping).toBeLessThan(20_000);
+  });
+});

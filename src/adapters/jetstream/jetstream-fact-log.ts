@@ -13,10 +13,18 @@ export interface Reader {
   readonly name: string;
   readonly stream: string;
   after: number;
+  /**
+   * Consumer (delivery) sequence of the last message received through this
+   * reader, when the caller tracks it: `pull` then refuses a batch that does
+   * not continue right after it (a message lost in transit).
+   */
+  delivered?: number;
 }
 
 const READER_IDLE_MS = 120_000;
 const NO_WAIT_TIMEOUT_MS = 5_000;
+/** Longest silence between two replies of one pull before it is given up as broken. */
+const STALL_MS = 5_000;
 
 /**
  * Reads buffers in offset order for named consumers. The durable cursor lives
@@ -35,10 +43,16 @@ export class JetStreamFactLog implements FactLog {
     this.#nats = nats;
   }
 
-  read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]> {
+  read(
+    consumer: ConsumerSpec,
+    after: number,
+    limit: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<StoredFact[]> {
     return this.#serialised(consumer.name, async () => {
       try {
-        return await this.#read(consumer, after, limit, waitMs);
+        return await this.#read(consumer, after, limit, waitMs, signal);
       } catch (error) {
         // Whatever went wrong, the server-side position is no longer trusted.
         await this.#drop(consumer.name);
@@ -56,7 +70,13 @@ export class JetStreamFactLog implements FactLog {
     }
   }
 
-  async #read(consumer: ConsumerSpec, after: number, limit: number, waitMs: number): Promise<StoredFact[]> {
+  async #read(
+    consumer: ConsumerSpec,
+    after: number,
+    limit: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredFact[]> {
     const { nc, jsm } = this.#connected();
     let reader = this.#readers.get(consumer.name);
     if (reader === undefined || reader.after !== after) {
@@ -65,9 +85,21 @@ export class JetStreamFactLog implements FactLog {
       this.#readers.set(consumer.name, reader);
     }
     let msgs = await pull(nc, reader, { batch: limit, no_wait: true }, NO_WAIT_TIMEOUT_MS);
-    if (msgs.length === 0 && waitMs > 0) {
+    const cancelled = () => signal?.aborted === true;
+    if (msgs.length === 0 && waitMs > 0 && !cancelled()) {
       // Long-poll for the first fact only, then take whatever else is there.
-      msgs = await pull(nc, reader, { batch: 1, expires: nanos(waitMs) }, waitMs + NO_WAIT_TIMEOUT_MS);
+      msgs = await pull(
+        nc,
+        reader,
+        { batch: 1, expires: nanos(waitMs) },
+        waitMs + NO_WAIT_TIMEOUT_MS,
+        signal,
+      );
+      if (cancelled()) {
+        // The parked pull may still deliver to nobody: forget the server-side position.
+        await this.#drop(consumer.name);
+        return [];
+      }
       if (msgs.length > 0 && limit > 1) {
         msgs = msgs.concat(await pull(nc, reader, { batch: limit - 1, no_wait: true }, NO_WAIT_TIMEOUT_MS));
       }
@@ -89,7 +121,7 @@ export class JetStreamFactLog implements FactLog {
       mem_storage: true,
       inactive_threshold: nanos(READER_IDLE_MS),
     });
-    return { name: info.name, stream, after };
+    return { name: info.name, stream, after, delivered: 0 };
   }
 
   async #drop(name: string): Promise<void> {
@@ -129,38 +161,89 @@ type PullRequest = { batch: number; no_wait: true } | { batch: number; expires: 
  * cannot express "what is available now" (no no_wait, expires ≥ 1 s), which
  * FetchFacts needs to answer at once. Ends at `batch` messages or at the
  * server's status reply (404 no messages, 408 expired).
+ *
+ * Our consumers do not ack, so the server counts a message as delivered when
+ * it sends it: one lost on the way (a NATS connection blip or a server crash
+ * mid-batch) is never sent again. So this never returns a partial or gapped
+ * batch: it throws when no first reply comes within `timeoutMs`, when the
+ * batch stalls for STALL_MS between two replies (the status reply that would
+ * end it may be lost too), when the subscription ends before the batch does
+ * (connection closed), or when the delivery sequences skip. Callers must then
+ * discard the consumer.
  */
 export async function pull(
   nc: NatsConnection,
   reader: Reader,
   request: PullRequest,
   timeoutMs: number,
+  /** Ends the pull early; it then returns what arrived without checking completeness. */
+  signal?: AbortSignal,
 ): Promise<Msg[]> {
   const inbox = createInbox();
-  const sub = nc.subscribe(inbox, { timeout: timeoutMs });
+  const sub = nc.subscribe(inbox);
+  const abort = () => sub.unsubscribe();
+  signal?.addEventListener("abort", abort, { once: true });
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      sub.unsubscribe();
+    }, ms);
+  };
+  arm(timeoutMs);
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${reader.stream}.${reader.name}`, JSON.stringify(request), {
     reply: inbox,
   });
   const msgs: Msg[] = [];
+  let delivered = reader.delivered;
+  let complete = false;
   try {
     for await (const m of sub) {
+      arm(STALL_MS);
       const code = m.headers?.code ?? 0;
-      if (code === 404 || code === 408) break;
+      if (code === 404 || code === 408) {
+        complete = true;
+        break;
+      }
       if (code === 100) continue;
       if (code >= 400)
         throw new DomainError(
           "unavailable",
           `fetch: JetStream answered ${code} ${m.headers?.description ?? ""}`,
         );
+      const dseq = deliverySequence(m.reply ?? "");
+      if (delivered === undefined) delivered = dseq - 1;
+      if (dseq !== delivered + 1) {
+        throw new DomainError(
+          "unavailable",
+          `fetch: JetStream delivery ${dseq} follows ${delivered}; messages were lost in transit`,
+        );
+      }
+      delivered = dseq;
       msgs.push(m);
-      if (msgs.length >= request.batch) break;
+      if (msgs.length >= request.batch) {
+        complete = true;
+        break;
+      }
     }
-  } catch (error) {
-    // A timeout after some messages still delivered them: keep what arrived.
-    if (msgs.length === 0) throw error;
   } finally {
+    signal?.removeEventListener("abort", abort);
+    clearTimeout(timer);
     sub.unsubscribe();
   }
+  if (signal?.aborted === true) return msgs;
+  if (!complete) {
+    // Stalled, or the subscription ended with the connection: the rest may be lost.
+    throw new DomainError(
+      "unavailable",
+      msgs.length === 0 && stalled
+        ? "fetch: JetStream did not answer in time"
+        : `fetch: JetStream stopped answering after ${msgs.length} of up to ${request.batch} messages`,
+    );
+  }
+  if (reader.delivered !== undefined && delivered !== undefined) reader.delivered = delivered;
   return msgs;
 }
 
@@ -170,10 +253,20 @@ function toStoredFact(m: Msg): StoredFact {
 
 /** The stream sequence from a JetStream delivery subject (both the 9- and 12-token forms). */
 export function streamSequence(reply: string): number {
+  return ackToken(reply, 5);
+}
+
+/** The consumer's delivery sequence from a JetStream delivery subject: contiguous for a consumer that never redelivers. */
+export function deliverySequence(reply: string): number {
+  return ackToken(reply, 6);
+}
+
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>, or with <domain>.<account hash>
+// after ACK (and possibly more tokens at the end), as nats.js parses it.
+function ackToken(reply: string, index: number): number {
   const t = reply.split(".");
-  const seq = t.length === 9 ? t[5] : t[7];
-  const n = Number(seq);
-  if (t[0] !== "$JS" || t[1] !== "ACK" || !Number.isSafeInteger(n)) {
+  const n = Number(t.length === 9 ? t[index] : t[index + 2]);
+  if (t[0] !== "$JS" || t[1] !== "ACK" || (t.length !== 9 && t.length < 11) || !Number.isSafeInteger(n)) {
     throw new DomainError("internal", `unexpected JetStream delivery subject "${reply}"`);
   }
   return n;
