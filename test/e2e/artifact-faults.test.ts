@@ -68,6 +68,28 @@ describe("artifact crossing under faults", () => {
     });
     const moved = () => enterprise.proxy.bytesFromTarget - before;
 
+    // While the big document is copying, a small fact of another category crosses regardless.
+    await eventually(() => moved() > 10 * MIB, 120_000, "copy started");
+    await enterprise.client.appendFact({
+      envelope: {
+        messageId: "small-op-1",
+        fromZone: "enterprise",
+        toZone: "plant-a",
+        producedAtUnixMs: BigInt(Date.now()),
+      },
+      fact: { subject: "order:1", predicate: "order_created", objectJson: "{}" },
+      category: "operational",
+    });
+    await eventually(
+      async () =>
+        (
+          await plant.client.fetchFacts({ consumerName: "operational-reader", limit: 10, waitMs: 200 })
+        ).facts.some((f) => f.envelope?.messageId === "small-op-1"),
+      30_000,
+      "the operational fact while the artifact copies",
+    );
+    expect(moved()).toBeLessThan(SIZE);
+
     // Partition once the copy is well under way.
     await eventually(() => moved() > 60 * MIB, 120_000, "copy under way");
     enterprise.proxy.cut();
