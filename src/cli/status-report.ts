@@ -29,10 +29,27 @@ const statusSchema = z.object({
         cursor: z.number(),
         backlog_facts: z.number(),
         backlog_oldest_age_seconds: z.number(),
+        retention_headroom_seconds: z.number().nullable().default(null),
+        retention_alarm: z.boolean().default(false),
+        stalled: z.boolean().default(false),
         sampled_at_unix_ms: z.number(),
       }),
     )
     .default([]),
+  categories: z
+    .array(
+      z.object({
+        category: z.string(),
+        fill_percent: z.number(),
+        facts: z.number().nullable(),
+        bytes: z.number().nullable(),
+        max_age_seconds: z.number(),
+      }),
+    )
+    .default([]),
+  certificates: z
+    .record(z.string(), z.object({ file: z.string(), expires_in_seconds: z.number().nullable() }))
+    .default({}),
 });
 
 /** The node's `/status` document as tables: gates, imports (lag, high-water mark), consumers (cursor, backlog). */
@@ -64,7 +81,7 @@ export function formatStatus(document: unknown, nowUnixMs: number): string {
     ),
     ...section(
       "consumers",
-      ["NAME", "KIND", "CATEGORY", "PEER", "CURSOR", "BACKLOG", "OLDEST", "SAMPLED"],
+      ["NAME", "KIND", "CATEGORY", "PEER", "CURSOR", "BACKLOG", "OLDEST", "HEADROOM", "ALARMS", "SAMPLED"],
       s.consumers.map((c) => [
         c.name,
         c.kind,
@@ -73,7 +90,29 @@ export function formatStatus(document: unknown, nowUnixMs: number): string {
         String(c.cursor),
         String(c.backlog_facts),
         c.backlog_facts === 0 ? "-" : shortDuration(c.backlog_oldest_age_seconds),
+        c.retention_headroom_seconds === null ? "∞" : shortDuration(c.retention_headroom_seconds),
+        [c.retention_alarm ? "RETENTION" : "", c.stalled ? "STALLED" : ""].filter(Boolean).join(",") || "-",
         ago(c.sampled_at_unix_ms),
+      ]),
+    ),
+    ...section(
+      "store buffers",
+      ["CATEGORY", "FILL", "FACTS", "BYTES", "MAX AGE"],
+      s.categories.map((c) => [
+        c.category,
+        `${c.fill_percent}%`,
+        String(c.facts ?? "?"),
+        String(c.bytes ?? "?"),
+        c.max_age_seconds === 0 ? "forever" : shortDuration(c.max_age_seconds),
+      ]),
+    ),
+    ...section(
+      "certificates",
+      ["CERT", "EXPIRES IN", "FILE"],
+      Object.entries(s.certificates).map(([name, c]) => [
+        name,
+        c.expires_in_seconds === null ? "UNREADABLE" : shortDuration(c.expires_in_seconds),
+        c.file,
       ]),
     ),
   ];

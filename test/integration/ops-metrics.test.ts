@@ -130,3 +130,38 @@ describe("exposition format", () => {
     expect(result.status).toBe(0);
   });
 });
+
+describe("probes", () => {
+  it("stays ready while the peer zone is unreachable: /readyz depends only on the zone's own NATS", async () => {
+    const lonely = await startTestNode(
+      testConfig(nats.url, pki, {
+        listen: { rpc: "127.0.0.1:0", admin: "127.0.0.1:0" },
+        peers: {
+          "plant-a": {
+            identity: "plant-a-bsfg",
+            url: "https://127.0.0.1:1",
+            export: ["operational"],
+            import: ["operational"],
+          },
+        },
+      }),
+    );
+    try {
+      await lonely.node.whenReady();
+      await eventually(
+        async () => {
+          const status = (await (await fetch(`${lonely.adminUrl}/status`)).json()) as {
+            gates: Record<string, { state: string }>;
+          };
+          return status.gates["plant-a"]?.state === "closed";
+        },
+        10_000,
+        "gate closed",
+      );
+      expect((await fetch(`${lonely.adminUrl}/readyz`)).status).toBe(200);
+      expect((await fetch(`${lonely.adminUrl}/livez`)).status).toBe(200);
+    } finally {
+      await lonely.node.stop();
+    }
+  });
+});

@@ -30,6 +30,9 @@ describe("formatStatus", () => {
             cursor: 40,
             backlog_facts: 2,
             backlog_oldest_age_seconds: 7200,
+            retention_headroom_seconds: 3600,
+            retention_alarm: true,
+            stalled: true,
             sampled_at_unix_ms: NOW - 1_000,
           },
           {
@@ -43,6 +46,10 @@ describe("formatStatus", () => {
             sampled_at_unix_ms: 0,
           },
         ],
+        categories: [
+          { category: "operational", fill_percent: 12.5, facts: 40, bytes: 4096, max_age_seconds: 86_400 },
+        ],
+        certificates: { node: { file: "/etc/bsfg/node.pem", expires_in_seconds: 90 * 86_400 } },
       },
       NOW,
     );
@@ -55,9 +62,15 @@ describe("formatStatus", () => {
       "  PEER        CATEGORY     HIGH-WATER MARK  LAG  LAST PROGRESS",
       "  enterprise  operational  42               2s   2s ago",
       "consumers:",
-      "  NAME                   KIND   CATEGORY     PEER        CURSOR  BACKLOG  OLDEST  SAMPLED",
-      "  operational-reader     local  operational  -           40      2        2h00m   1s ago",
-      "  peer.enterprise.audit  peer   audit        enterprise  0       0        -       never",
+      "  NAME                   KIND   CATEGORY     PEER        CURSOR  BACKLOG  OLDEST  HEADROOM  ALARMS             SAMPLED",
+      "  operational-reader     local  operational  -           40      2        2h00m   1h00m     RETENTION,STALLED  1s ago",
+      "  peer.enterprise.audit  peer   audit        enterprise  0       0        -       ∞         -                  never",
+      "store buffers:",
+      "  CATEGORY     FILL   FACTS  BYTES  MAX AGE",
+      "  operational  12.5%  40     4096   1d00h",
+      "certificates:",
+      "  CERT  EXPIRES IN  FILE",
+      "  node  90d00h      /etc/bsfg/node.pem",
       "",
     ]);
   });
@@ -68,7 +81,7 @@ describe("formatStatus", () => {
       NOW,
     );
     expect(text).toBe(
-      "zone enterprise (external): not ready (zone NATS is not connected)\ngates: none\nimports: none\nconsumers: none\n",
+      "zone enterprise (external): not ready (zone NATS is not connected)\ngates: none\nimports: none\nconsumers: none\nstore buffers: none\ncertificates: none\n",
     );
   });
 
