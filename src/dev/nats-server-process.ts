@@ -165,7 +165,8 @@ async function readPortsFile(path: string): Promise<number | undefined> {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:`port` right now. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host: "127.0.0.1", port });
     socket.once("connect", () => {
