@@ -46,6 +46,7 @@ import { createLoggingInterceptor } from "./rpc/logging-interceptor.js";
 import { createRoutes } from "./rpc/routes.js";
 import { AdminServer, type Readiness } from "./server/admin-server.js";
 import { RpcServer } from "./server/rpc-server.js";
+import { loadTlsMaterial, warnOnLoosePermissions, watchTlsFiles } from "./server/tls-files.js";
 import { AppendFacts } from "./use-cases/append-facts.js";
 import { ArtifactMirror } from "./use-cases/artifact-mirror.js";
 import { Artifacts } from "./use-cases/artifacts.js";
@@ -69,6 +70,8 @@ export interface ZoneNode {
   readonly fatal: Promise<Error>;
   /** Graceful stop: not ready, finish in-flight RPCs, drain NATS. Idempotent. */
   stop(): Promise<void>;
+  /** Re-reads the TLS files (SIGHUP); new connections use them. Keeps the old ones if the new are invalid. */
+  reloadTls(): boolean;
 }
 
 /**
@@ -190,16 +193,16 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const mirror = new ArtifactMirror(objectStore, references, nodeHasher, (bytes, outcome) =>
     metrics.artifact("import", bytes, outcome),
   );
-  const nodeTls = {
-    ca: readFileSync(config.tls.ca),
-    cert: readFileSync(config.tls.cert),
-    key: readFileSync(config.tls.key),
-  };
+  const tlsFiles = { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key };
+  warnOnLoosePermissions(tlsFiles, logger);
+  const nodeTls = loadTlsMaterial(tlsFiles);
+  const peerLinks: ConnectPeerLink[] = [];
   const loops = Object.entries(config.peers)
     .filter(([, peer]) => peer.import.length > 0 && peer.url !== undefined)
     .flatMap(([zone, peer]) => {
       const gate = new PeerGate(zone, loopLogger, loopObserver);
       const link = new ConnectPeerLink({ url: peer.url as string, identity: peer.identity, tls: nodeTls });
+      peerLinks.push(link);
       return peer.import.map(
         (category) =>
           new ReceiverLoop({
@@ -405,6 +408,25 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       reportFatal(error instanceof Error ? error : new Error(String(error)));
     });
 
+  const tlsLogger = logger.child({ component: "tls" });
+  const reloadTls = (): boolean => {
+    try {
+      const material = loadTlsMaterial(tlsFiles);
+      rpc.reloadTls(material);
+      for (const link of peerLinks) link.updateTls(material);
+      warnOnLoosePermissions(tlsFiles, tlsLogger);
+      tlsLogger.info(
+        { expiresInSeconds: Object.fromEntries(certExpirySeconds(certFiles, Date.now())) },
+        "TLS material reloaded",
+      );
+      return true;
+    } catch (error) {
+      tlsLogger.error({ err: error }, "TLS reload failed; keeping the previous certificates");
+      return false;
+    }
+  };
+  const tlsWatcher = watchTlsFiles(tlsFiles, () => void reloadTls());
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -412,6 +434,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       logger.info({}, "draining");
       // Our own outbound long-polls and the peers' parked ones end now, so
       // neither side's shutdown waits for the other's wait_ms.
+      tlsWatcher.close();
       loopsAbort.abort();
       drainAbort.abort();
       // A short notice period: probes see not-ready and clients on open
@@ -441,5 +464,6 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     whenReady: () => ready,
     fatal,
     stop,
+    reloadTls,
   };
 }

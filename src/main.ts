@@ -15,6 +15,9 @@ try {
     terminationSignal,
     isTty: process.stdout.isTTY === true,
     terminal: process.stderr,
+    onReload: (handler) => {
+      process.on("SIGHUP", handler);
+    },
   });
 } catch (error) {
   process.stderr.write(`bsfg: ${(error as Error).stack ?? String(error)}\n`);

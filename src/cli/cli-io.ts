@@ -7,6 +7,8 @@ export interface CliIo {
   readonly terminationSignal: () => Promise<string>;
   /** Whether stdout is a terminal (progress bars, colours). */
   readonly isTty: boolean;
+  /** Calls `handler` on every reload request (SIGHUP). */
+  readonly onReload?: (handler: () => void) => void;
   /** The terminal stream progress bars draw on (stderr), when it is one. */
   readonly terminal?: NodeJS.WriteStream;
 }

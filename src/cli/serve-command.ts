@@ -22,6 +22,8 @@ export async function serveCommand(io: CliIo, configPath: string): Promise<numbe
     io.stderr.write(`cannot start: ${(error as Error).message}\n`);
     return 1;
   }
+  // SIGHUP re-reads the TLS files (certificate rotation without restart).
+  io.onReload?.(() => node.reloadTls());
   const outcome = await Promise.race([
     io.terminationSignal().then((signal) => ({ kind: "signal" as const, signal })),
     node.fatal.then((error) => ({ kind: "fatal" as const, error })),

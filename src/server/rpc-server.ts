@@ -89,6 +89,15 @@ export class RpcServer {
     });
   }
 
+  /**
+   * Certificate rotation: new connections use the new key, certificate and CA;
+   * established sessions and their in-flight RPCs are left alone. Throws (and
+   * keeps the old material) when the new files do not form a valid context.
+   */
+  reloadTls(tls: RpcServerOptions["tls"]): void {
+    this.#server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
+  }
+
   async listen(): Promise<AddressInfo> {
     this.#server.listen(this.#o.port, this.#o.host);
     await once(this.#server, "listening");

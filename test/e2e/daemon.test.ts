@@ -167,6 +167,20 @@ describe("bsfg serve and bsfg append", () => {
     expect(messages.at(-1)).toBe("stopped");
   });
 
+  it("re-reads its TLS files on SIGHUP and keeps serving", async () => {
+    const daemon = await startDaemon(await writeConfig("sighup.yaml", configYaml(nats.url)));
+    await eventually(async () => (await fetch(`${daemon.adminUrl}/readyz`)).status === 200, 20_000, "ready");
+    daemon.child.kill("SIGHUP");
+    await eventually(
+      () => daemon.logs().some((l) => l.msg === "TLS material reloaded"),
+      10_000,
+      "reload logged",
+    );
+    expect((await fetch(`${daemon.adminUrl}/readyz`)).status).toBe(200);
+    daemon.child.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  });
+
   it("exits 1 naming the stream when provisioning cannot reconcile it", async () => {
     const other = await startNatsServer();
     try {

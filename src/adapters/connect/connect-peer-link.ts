@@ -21,9 +21,23 @@ export interface ConnectPeerLinkOptions {
  * name the configured identity even if the CA signed it.
  */
 export class ConnectPeerLink implements PeerLink {
-  readonly #client: Client<typeof BoundaryService>;
+  #client: Client<typeof BoundaryService>;
+  readonly #options: ConnectPeerLinkOptions;
 
   constructor(options: ConnectPeerLinkOptions) {
+    this.#options = options;
+    this.#client = ConnectPeerLink.#connect(options);
+  }
+
+  /**
+   * New TLS material (certificate rotation): later calls open a new HTTP/2
+   * connection with it; calls in flight finish on the old one.
+   */
+  updateTls(tls: ConnectPeerLinkOptions["tls"]): void {
+    this.#client = ConnectPeerLink.#connect({ ...this.#options, tls });
+  }
+
+  static #connect(options: ConnectPeerLinkOptions): Client<typeof BoundaryService> {
     const transport = createConnectTransport({
       baseUrl: options.url,
       httpVersion: "2",
@@ -39,7 +53,7 @@ export class ConnectPeerLink implements PeerLink {
         { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 },
       ),
     });
-    this.#client = createClient(BoundaryService, transport);
+    return createClient(BoundaryService, transport);
   }
 
   async fetch(consumer: string, limit: number, waitMs: number, signal: AbortSignal) {
