@@ -1,0 +1,252 @@
+import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
+import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import { clientFor, type RunningTestNode, startTestNode, testConfig } from "../fixtures/test-node.js";
+import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+
+// Random and malformed requests against the real mTLS server: every one gets
+// a precise client-side code (never internal/unknown), nothing partial is
+// stored, and the node stays alive.
+
+let nats: NatsServerHandle;
+let pki: TestPki;
+let running: RunningTestNode;
+
+const CLIENT_ERRORS = new Set([
+  Code.InvalidArgument,
+  Code.PermissionDenied,
+  Code.ResourceExhausted,
+  Code.AlreadyExists,
+  Code.FailedPrecondition,
+  Code.NotFound,
+]);
+
+beforeAll(async () => {
+  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
+  running = await startTestNode(
+    testConfig(nats.url, pki, {
+      limits: { max_request_bytes: "256KiB" },
+      principals: { erp: { append: ["operational", "audit"], put: ["artifacts"], get: ["artifacts"] } },
+    }),
+  );
+  await running.node.whenReady();
+});
+afterAll(async () => {
+  await running?.node.stop();
+  await nats?.stop();
+});
+
+async function storedFacts(): Promise<number> {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    let total = 0;
+    for (const s of ["facts_operational", "facts_audit", "facts_telemetry"])
+      total += (await jsm.streams.info(s)).state.messages;
+    return total;
+  } finally {
+    await nc.close();
+  }
+}
+
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 40 }),
+  fc.constantFrom(
+    "",
+    "enterprise",
+    "plant-a",
+    "order:1",
+    "order_created",
+    "x".repeat(300),
+    "a b",
+    "\u0000",
+    "..",
+    "*",
+    ">",
+  ),
+);
+const json = fc.oneof(
+  fc.json({ maxDepth: 4 }),
+  fc.string({ maxLength: 30 }),
+  fc.constantFrom(
+    "{",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]",
+    '{"a":1,"a":2}',
+    "NaN",
+    "1e999",
+  ),
+);
+const appendRequest = fc.record({
+  envelope: fc.option(
+    fc.record({
+      messageId: text,
+      fromZone: fc.oneof(text, fc.constant("enterprise")),
+      toZone: fc.oneof(text, fc.constant("plant-a")),
+      producedAtUnixMs: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      correlationId: text,
+      labels: fc.dictionary(text, text, { maxKeys: 5 }),
+      objectMediaType: fc.oneof(fc.constant(""), text),
+    }),
+    { nil: undefined },
+  ),
+  fact: fc.option(
+    fc.record({ subject: fc.oneof(text, fc.constant("order:1")), predicate: text, objectJson: json }),
+    {
+      nil: undefined,
+    },
+  ),
+  category: fc.oneof(fc.constant(""), text),
+});
+
+describe("hostile input", () => {
+  it("answers random AppendFact requests with precise client codes and stores exactly the accepted ones", async () => {
+    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const before = await storedFacts();
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(appendRequest, async (req) => {
+        try {
+          const res = await client.appendFact(req);
+          if (!res.duplicate) accepted++;
+        } catch (error) {
+          const e = ConnectError.from(error);
+          expect(CLIENT_ERRORS.has(e.code), `${Code[e.code]}: ${e.rawMessage}`).toBe(true);
+          expect(e.rawMessage.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 300, seed: 20261121 },
+    );
+    expect(await storedFacts()).toBe(before + accepted);
+    expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);
+  });
+
+  it("refuses garbage bodies, invalid UTF-8 and oversized messages without crashing", async () => {
+    const session = http2.connect(running.url, {
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clients.erp.cert),
+      key: readFileSync(pki.clients.erp.key),
+    });
+    const post = (body: Buffer, contentType = "application/proto") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/bsfg.v1.BoundaryService/AppendFact",
+          "content-type": contentType,
+        });
+        let data = "";
+        let status = 0;
+        req.on("response", (h) => {
+          status = Number(h[":status"]);
+        });
+        req.on("data", (d: Buffer) => {
+          data += d.toString();
+        });
+        req.on("end", () => resolve({ status, body: data }));
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const garbage = await post(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
+      // connect-es decodes binary bodies before any interceptor runs and reports
+      // a decode failure as `internal` (protocol/serialization.ts); the message is precise.
+      expect(JSON.parse(garbage.body)).toMatchObject({
+        code: "internal",
+        message: expect.stringMatching(/^parse binary: /),
+      });
+      // Envelope (field 1) holding message_id (field 1) = bytes 0xC3 0x28: not UTF-8.
+      const badUtf8 = await post(Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xc3, 0x28]));
+      expect(JSON.parse(badUtf8.body)).toMatchObject({
+        code: "internal",
+        message: expect.stringMatching(/^parse binary: /),
+      });
+      const huge = await post(Buffer.alloc(300 * 1024, 0x41), "application/json");
+      expect(JSON.parse(huge.body).code).toBe("resource_exhausted");
+      const notJson = await post(Buffer.from("{ this is not json"), "application/json");
+      expect(JSON.parse(notJson.body).code).toBe("invalid_argument");
+    } finally {
+      session.close();
+    }
+    expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);
+  });
+
+  it("answers hundreds of concurrent streams on one connection", async () => {
+    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const results = await Promise.allSettled(
+      Array.from({ length: 400 }, (_, i) =>
+        client.appendFact({
+          envelope: {
+            messageId: `conc-${i}`,
+            fromZone: "enterprise",
+            toZone: "plant-a",
+            producedAtUnixMs: 1n,
+          },
+          fact: { subject: "order:1", predicate: "created", objectJson: "{}" },
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+  });
+
+  it("leaves nothing behind when an upload stream is cut off or malformed midway", async () => {
+    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const abort = new AbortController();
+    const truncated = client.putObject(
+      (async function* () {
+        yield {
+          part: {
+            case: "header",
+            value: { bucket: "artifacts", key: "cut.bin", mediaType: "", size: 10_000_000n },
+          },
+        } as PutObjectRequest;
+        yield { part: { case: "chunk", value: new Uint8Array(100_000) } } as unknown as PutObjectRequest;
+        abort.abort();
+      })(),
+      { signal: abort.signal },
+    );
+    await expect(truncated).rejects.toBeDefined();
+    const twoHeaders = await client
+      .putObject(
+        (async function* () {
+          yield {
+            part: { case: "header", value: { bucket: "artifacts", key: "twice.bin", mediaType: "" } },
+          } as PutObjectRequest;
+          yield { part: { case: "chunk", value: new Uint8Array(10) } } as unknown as PutObjectRequest;
+          yield {
+            part: { case: "header", value: { bucket: "artifacts", key: "twice.bin", mediaType: "" } },
+          } as PutObjectRequest;
+        })(),
+      )
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((twoHeaders as ConnectError).code).toBe(Code.InvalidArgument);
+    for (const key of ["cut.bin", "twice.bin"]) {
+      const missing = await (async () => {
+        try {
+          for await (const _ of client.getObject({ bucket: "artifacts", key })) break;
+          return "present";
+        } catch (e) {
+          return Code[ConnectError.from(e).code];
+        }
+      })();
+      expect(missing).toBe("NotFound");
+    }
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const staged = async () =>
+        Object.keys(
+          (await jsm.streams.info("objects_artifacts", { subjects_filter: "objects.artifacts.c.>" })).state
+            .subjects ?? {},
+        ).length;
+      await expect.poll(staged, { timeout: 10_000 }).toBe(0);
+    } finally {
+      await nc.close();
+    }
+  });
+});
