@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { appendCommand } from "./append-command.js";
+import { certsCommand } from "./certs-command.js";
 import type { CliIo } from "./cli-io.js";
 import { confirmCommand } from "./confirm-command.js";
 import { devCommand } from "./dev-command.js";
@@ -67,6 +68,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   ).action(async (o: Parameters<typeof appendCommand>[1]) => {
     exitCode = await appendCommand(io, o);
   });
+
+  program
+    .command("certs")
+    .description("create a development CA (once) and issue node and client certificates (again to rotate)")
+    .requiredOption("--out <dir>", "where ca.pem, ca-key.pem, <name>.pem and <name>-key.pem go")
+    .option("--ca-name <cn>", "common name of a new CA")
+    .option("--server <cn...>", "node identities, e.g. enterprise-bsfg (server and client usage)")
+    .option("--client <cn...>", "application identities (client usage)")
+    .option("--uri-san <uri...>", "URI SANs to put in every issued certificate")
+    .option("--days <n>", "validity of issued certificates", count, 365)
+    .option("--json", "machine-readable output")
+    .action(async (o: Parameters<typeof certsCommand>[1]) => {
+      exitCode = await certsCommand(io, o);
+    });
 
   withClientFlags(
     program
