@@ -260,7 +260,10 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     },
     record: (consumer, cursor, facts, age) => {
       metrics.backlog(consumer, cursor, facts, age);
-      status.backlog(consumer, cursor, facts, age);
+      const spec = consumerSpecs.get(consumer);
+      const state = spec?.kind === "peer" ? fill.state(spec.category) : undefined;
+      const average = state !== undefined && state.messages > 0 ? state.bytes / state.messages : undefined;
+      status.backlog(consumer, cursor, facts, age, average);
       const h = health.assess(consumer, cursor, facts, age, Date.now());
       metrics.health(consumer, h.headroomSeconds, h.retentionAlarm, h.stalled);
       status.health(consumer, h.headroomSeconds, h.retentionAlarm, h.stalled);
@@ -327,6 +330,12 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
         bytes: fill.state(s.name)?.bytes ?? null,
         max_bytes: s.maxBytes,
         max_age_seconds: s.maxAgeMs / 1000,
+        // The tightest consumer of the category decides how close its facts are to expiring unconfirmed.
+        retention_headroom_seconds:
+          [...status.consumers.values()]
+            .filter((c) => c.category === s.name && c.retentionHeadroomSeconds !== null)
+            .map((c) => c.retentionHeadroomSeconds as number)
+            .sort((a, b) => a - b)[0] ?? null,
       })),
       certificates: Object.fromEntries(
         [...certExpirySeconds(certFiles, Date.now())].map(([name, seconds]) => [

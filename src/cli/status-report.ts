@@ -29,6 +29,7 @@ const statusSchema = z.object({
         cursor: z.number(),
         backlog_facts: z.number(),
         backlog_oldest_age_seconds: z.number(),
+        backlog_bytes_estimate: z.number().nullable().default(null),
         retention_headroom_seconds: z.number().nullable().default(null),
         retention_alarm: z.boolean().default(false),
         stalled: z.boolean().default(false),
@@ -44,6 +45,7 @@ const statusSchema = z.object({
         facts: z.number().nullable(),
         bytes: z.number().nullable(),
         max_age_seconds: z.number(),
+        retention_headroom_seconds: z.number().nullable().default(null),
       }),
     )
     .default([]),
@@ -81,7 +83,19 @@ export function formatStatus(document: unknown, nowUnixMs: number): string {
     ),
     ...section(
       "consumers",
-      ["NAME", "KIND", "CATEGORY", "PEER", "CURSOR", "BACKLOG", "OLDEST", "HEADROOM", "ALARMS", "SAMPLED"],
+      [
+        "NAME",
+        "KIND",
+        "CATEGORY",
+        "PEER",
+        "CURSOR",
+        "BACKLOG",
+        "~BYTES",
+        "OLDEST",
+        "HEADROOM",
+        "ALARMS",
+        "SAMPLED",
+      ],
       s.consumers.map((c) => [
         c.name,
         c.kind,
@@ -89,6 +103,7 @@ export function formatStatus(document: unknown, nowUnixMs: number): string {
         c.peer ?? "-",
         String(c.cursor),
         String(c.backlog_facts),
+        c.backlog_bytes_estimate === null ? "-" : String(c.backlog_bytes_estimate),
         c.backlog_facts === 0 ? "-" : shortDuration(c.backlog_oldest_age_seconds),
         c.retention_headroom_seconds === null ? "∞" : shortDuration(c.retention_headroom_seconds),
         [c.retention_alarm ? "RETENTION" : "", c.stalled ? "STALLED" : ""].filter(Boolean).join(",") || "-",
@@ -97,13 +112,14 @@ export function formatStatus(document: unknown, nowUnixMs: number): string {
     ),
     ...section(
       "store buffers",
-      ["CATEGORY", "FILL", "FACTS", "BYTES", "MAX AGE"],
+      ["CATEGORY", "FILL", "FACTS", "BYTES", "MAX AGE", "HEADROOM"],
       s.categories.map((c) => [
         c.category,
         `${c.fill_percent}%`,
         String(c.facts ?? "?"),
         String(c.bytes ?? "?"),
         c.max_age_seconds === 0 ? "forever" : shortDuration(c.max_age_seconds),
+        c.retention_headroom_seconds === null ? "-" : shortDuration(c.retention_headroom_seconds),
       ]),
     ),
     ...section(

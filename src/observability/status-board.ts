@@ -14,6 +14,8 @@ export interface ConsumerStatus {
   retentionHeadroomSeconds: number | null;
   retentionAlarm: boolean;
   stalled: boolean;
+  /** Backlog size estimated from the buffer's average fact size (null when unknown). */
+  backlogBytesEstimate: number | null;
 }
 
 export interface ImportStatus {
@@ -47,6 +49,7 @@ export class StatusBoard implements LoopObserver {
         retentionHeadroomSeconds: null,
         retentionAlarm: false,
         stalled: false,
+        backlogBytesEstimate: null,
       });
     }
   }
@@ -65,11 +68,18 @@ export class StatusBoard implements LoopObserver {
     });
   }
 
-  backlog(consumer: string, cursor: number, facts: number, oldestAgeSeconds: number): void {
+  backlog(
+    consumer: string,
+    cursor: number,
+    facts: number,
+    oldestAgeSeconds: number,
+    averageFactBytes?: number,
+  ): void {
     const c = this.consumers.get(consumer);
     if (c === undefined) return;
     c.cursor = cursor;
     c.backlogFacts = facts;
+    c.backlogBytesEstimate = averageFactBytes === undefined ? null : Math.round(facts * averageFactBytes);
     c.oldestAgeSeconds = oldestAgeSeconds;
     c.sampledAtUnixMs = this.now();
   }
@@ -106,6 +116,7 @@ export class StatusBoard implements LoopObserver {
         ...(c.peer !== undefined && { peer: c.peer }),
         cursor: c.cursor,
         backlog_facts: c.backlogFacts,
+        backlog_bytes_estimate: c.backlogBytesEstimate,
         backlog_oldest_age_seconds: c.oldestAgeSeconds,
         retention_headroom_seconds: c.retentionHeadroomSeconds,
         retention_alarm: c.retentionAlarm,

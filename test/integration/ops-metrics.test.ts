@@ -103,8 +103,19 @@ describe("operational metrics and alarms", () => {
       metric(text, new RegExp(`bsfg_retention_headroom_seconds\\{${consumer}\\} ([-\\d.]+)`)),
     ).toBeLessThan(20);
     const status = (await (await fetch(`${running.adminUrl}/status`)).json()) as {
-      consumers: Array<{ name: string; backlog_facts: number; stalled: boolean; retention_alarm: boolean }>;
-      categories: Array<{ category: string; fill_percent: number; facts: number }>;
+      consumers: Array<{
+        name: string;
+        backlog_facts: number;
+        backlog_bytes_estimate: number | null;
+        stalled: boolean;
+        retention_alarm: boolean;
+      }>;
+      categories: Array<{
+        category: string;
+        fill_percent: number;
+        facts: number;
+        retention_headroom_seconds: number | null;
+      }>;
       certificates: Record<string, { expires_in_seconds: number }>;
     };
     expect(status.consumers.find((c) => c.name === "peer.plant-a.operational")).toMatchObject({
@@ -113,6 +124,13 @@ describe("operational metrics and alarms", () => {
       retention_alarm: true,
     });
     expect(status.categories.find((c) => c.category === "operational")?.facts).toBe(20);
+    expect(
+      status.categories.find((c) => c.category === "operational")?.retention_headroom_seconds,
+    ).toBeLessThan(20);
+    // 20 facts of a ~0.5 KiB payload each.
+    expect(
+      status.consumers.find((c) => c.name === "peer.plant-a.operational")?.backlog_bytes_estimate,
+    ).toBeGreaterThan(20 * 500);
     expect(status.certificates.node?.expires_in_seconds).toBeGreaterThan(0);
     const messages = running.logs().map((l) => l.msg);
     expect(messages).toContain("handoff stalled: backlog but no progress");
