@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { IncomingMessage } from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -33,6 +34,7 @@ export class RpcServer {
   readonly #server: http2.Http2SecureServer;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #principals = new WeakMap<object, string>();
   readonly #o: RpcServerOptions;
 
   constructor(options: RpcServerOptions) {
@@ -44,8 +46,7 @@ export class RpcServer {
       // Compressed requests are accepted, but responses go out as they are:
       // gzip of artifact chunks costs more CPU than the loopback or LAN saves.
       compressMinBytes: Number.MAX_SAFE_INTEGER,
-      contextValues: (req) =>
-        createContextValues().set(principalKey, identityOf(req.socket as TLSSocket, options.identity)),
+      contextValues: (req) => createContextValues().set(principalKey, this.#principalOf(req)),
     });
     this.#server = http2.createSecureServer(
       {
@@ -96,6 +97,20 @@ export class RpcServer {
    */
   reloadTls(tls: RpcServerOptions["tls"]): void {
     this.#server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
+  }
+
+  /**
+   * A connection's client certificate never changes, and reading it is one of
+   * the costliest steps of a small RPC, so it is resolved once per socket.
+   */
+  #principalOf(req: http2.Http2ServerRequest | IncomingMessage): string {
+    // HTTP/2 requests hand out a new socket proxy per stream; the session is the connection.
+    const connection: object = "stream" in req ? (req.stream.session ?? req.socket) : req.socket;
+    const cached = this.#principals.get(connection);
+    if (cached !== undefined) return cached;
+    const principal = identityOf(req.socket as TLSSocket, this.#o.identity);
+    this.#principals.set(connection, principal);
+    return principal;
   }
 
   async listen(): Promise<AddressInfo> {
