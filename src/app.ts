@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { DestinationStream, Logger as PinoLogger } from "pino";
-import { ConnectPeerLink } from "./adapters/connect/connect-peer-link.js";
 import { probeBacklog } from "./adapters/jetstream/backlog-probe.js";
 import { CURSOR_BUCKET } from "./adapters/jetstream/buffer-subjects.js";
 import { JetStreamFactLog } from "./adapters/jetstream/jetstream-fact-log.js";
@@ -12,7 +11,6 @@ import { JetStreamStoreBuffer } from "./adapters/jetstream/jetstream-store-buffe
 import { sampleJetStreamView } from "./adapters/jetstream/jetstream-view.js";
 import { KvCursorStore } from "./adapters/jetstream/kv-cursor-store.js";
 import { KvReferenceRegistry, REFERENCE_BUCKET } from "./adapters/jetstream/kv-reference-registry.js";
-import { sweepOrphans } from "./adapters/jetstream/orphan-sweeper.js";
 import {
   provisionBuckets,
   provisionForwardBuffers,
@@ -21,8 +19,9 @@ import {
 import { StreamFillMonitor } from "./adapters/jetstream/stream-fill-monitor.js";
 import { ZoneNats } from "./adapters/jetstream/zone-nats.js";
 import { nodeHasher } from "./adapters/node/node-hasher.js";
-import { nodeTimer } from "./adapters/node/node-timer.js";
 import { systemClock } from "./adapters/node/system-clock.js";
+import { scheduleOrphanSweeps } from "./compose/orphan-sweeps.js";
+import { createReceiverLoops } from "./compose/receiver-loops.js";
 import {
   bucketPoliciesOf,
   bucketSpecsOf,
@@ -32,7 +31,6 @@ import {
   zonePolicyOf,
 } from "./config/derive.js";
 import type { Config } from "./config/schema.js";
-import { peerConsumerName } from "./domain/consumer-policy.js";
 import { BacklogSampler } from "./observability/backlog-sampler.js";
 import { certExpirySeconds } from "./observability/cert-expiry.js";
 import { createLogger } from "./observability/create-logger.js";
@@ -51,8 +49,6 @@ import { AppendFacts } from "./use-cases/append-facts.js";
 import { ArtifactMirror } from "./use-cases/artifact-mirror.js";
 import { Artifacts } from "./use-cases/artifacts.js";
 import { ConsumerReads } from "./use-cases/consumer-reads.js";
-import { PeerGate } from "./use-cases/peer-gate.js";
-import { ReceiverLoop } from "./use-cases/receiver-loop.js";
 
 export interface ZoneNodeOptions {
   /** Where log lines go (default stdout). */
@@ -196,58 +192,19 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const tlsFiles = { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key };
   warnOnLoosePermissions(tlsFiles, logger);
   const nodeTls = loadTlsMaterial(tlsFiles);
-  const peerLinks: ConnectPeerLink[] = [];
-  const loops = Object.entries(config.peers)
-    .filter(([, peer]) => peer.import.length > 0 && peer.url !== undefined)
-    .flatMap(([zone, peer]) => {
-      const gate = new PeerGate(zone, loopLogger, loopObserver);
-      const link = new ConnectPeerLink({ url: peer.url as string, identity: peer.identity, tls: nodeTls });
-      peerLinks.push(link);
-      return peer.import.map(
-        (category) =>
-          new ReceiverLoop({
-            peer: zone,
-            category,
-            consumer: peerConsumerName(config.zone, category),
-            link,
-            forward,
-            gate,
-            batch: config.receiver.batch,
-            waitMs: config.receiver.wait,
-            backoffBaseMs: config.receiver.backoff_base,
-            backoffCapMs: config.receiver.backoff_max,
-            clock: systemClock,
-            timer: nodeTimer,
-            logger: loopLogger,
-            observer: loopObserver,
-            artifacts: mirror,
-          }),
-      );
-    });
-  const sweepLogger = logger.child({ component: "orphan-sweep" });
-  const sweepTimers = Object.entries(config.buckets).map(([bucket, b]) => {
-    const sweep = async () => {
-      if (nats === undefined || !provisioned || !nats.isConnected()) return;
-      try {
-        const result = await sweepOrphans({
-          nc: nats.nc,
-          jsm: nats.jsm,
-          bucket,
-          orphanAgeMs: b.orphan_age,
-          heldUntil: (key) => references.heldUntil(key),
-          nowMs: Date.now(),
-          logger: sweepLogger,
-        });
-        if (result.objectsRemoved + result.stagedUploadsRemoved > 0)
-          sweepLogger.info({ bucket, ...result }, "orphan sweep");
-      } catch (error) {
-        sweepLogger.warn({ bucket, err: error }, "orphan sweep failed");
-      }
-    };
-    const timer = setInterval(() => void sweep(), Math.min(600_000, Math.max(1000, b.orphan_age / 4)));
-    timer.unref();
-    return timer;
+  const { loops, links: peerLinks } = createReceiverLoops(config, {
+    tls: nodeTls,
+    forward,
+    mirror,
+    observer: loopObserver,
+    logger: loopLogger,
   });
+  const stopSweeps = scheduleOrphanSweeps(
+    config,
+    () => (provisioned ? nats : undefined),
+    references,
+    logger.child({ component: "orphan-sweep" }),
+  );
   const loopsAbort = new AbortController();
   const drainAbort = new AbortController();
   let loopsRunning: Promise<unknown> = Promise.resolve();
@@ -453,7 +410,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       await rpc.close(config.shutdown_timeout - notice);
       await loopsRunning;
       sampler.stop();
-      for (const timer of sweepTimers) clearInterval(timer);
+      stopSweeps();
       fill.stop();
       await connecting;
       if (nats !== undefined)
