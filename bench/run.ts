@@ -1,13 +1,25 @@
 /**
  * `npm run bench [-- <suite> [args]]`: measurements, never assertions.
- * Suites: idempotency [N] — nats-server RAM per retained fact by dedup mode;
+ * Suites: full (the default) [--facts N] [--backlog N] [--json FILE] … — the
+ * ARCHITECTURE §9 comparison, see bench/README.md;
+ * profile [--facts N] [--dir DIR] — --cpu-prof of the node's append path;
+ * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput.
  */
 import { measureArtifacts } from "./artifacts.js";
+import { parseFullArgs, runFull } from "./full.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
+import { runProfile } from "./profile.js";
 
-const [suite = "idempotency", arg] = process.argv.slice(2);
-if (suite === "idempotency") {
+const args = process.argv.slice(2);
+const suite = args[0] === undefined || args[0].startsWith("--") ? "full" : args[0];
+const rest = suite === args[0] ? args.slice(1) : args;
+const arg = rest[0];
+if (suite === "full") {
+  await runFull(parseFullArgs(rest));
+} else if (suite === "profile") {
+  await runProfile(rest);
+} else if (suite === "idempotency") {
   const n = Number(arg ?? 200_000);
   const rows = await measureIdempotencyMemory(n);
   console.log(`nats-server RSS growth per retained fact (${n} facts of ~300 B, 2.9 filestore):`);
@@ -19,6 +31,8 @@ if (suite === "idempotency") {
   );
   console.table(await measureArtifacts(mib));
 } else {
-  console.error(`unknown bench suite "${suite}" (known: idempotency, artifacts)`);
+  console.error(`unknown bench suite "${suite}" (known: full, profile, idempotency, artifacts)`);
   process.exitCode = 2;
 }
+// Fixtures keep handles (sockets, timers) that need not outlive the report.
+process.exit();

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench [-- full] [--facts N] [--backlog N] [--json FILE] …`: the
+ * whole comparison of ARCHITECTURE §9 in one run — substrate and framework
+ * anchors, then the gateway, each gateway figure as a ratio to its anchor.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { clientFor } from "../test/fixtures/test-node.js";
+import { createTestPki } from "../test/fixtures/test-pki.js";
+import { type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
+import { FACT_BYTES, RssSampler, round } from "./load.js";
+import { measureSubstrate } from "./mirror.js";
+
+const ECHO = fileURLToPath(new URL("./echo-server.ts", import.meta.url));
+const DEFAULT_JSON = fileURLToPath(new URL("./results/latest.json", import.meta.url));
+
+export interface FullOptions extends GatewayOptions {
+  readonly inFlight: number;
+  readonly json: string;
+}
+
+export function parseFullArgs(argv: readonly string[]): FullOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${a} needs a value`);
+    flags.set(a.slice(2), value);
+    i++;
+  }
+  const num = (name: string, fallback: number): number => {
+    const v = flags.get(name);
+    flags.delete(name);
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  const o: FullOptions = {
+    facts: num("facts", 20_000),
+    backlog: num("backlog", 50_000),
+    batch: num("batch", 250),
+    batchConcurrency: num("batch-concurrency", 4),
+    concurrency: num("concurrency", 256),
+    connections: num("connections", 4),
+    inFlight: num("in-flight", 512),
+    rate: num("rate", 1000),
+    latencySeconds: num("latency-seconds", 10),
+    maxPhaseMs: num("max-phase-seconds", 300) * 1000,
+    logLevel: (flags.get("log-level") ?? "warn") as FullOptions["logLevel"],
+    json: flags.get("json") ?? DEFAULT_JSON,
+  };
+  flags.delete("log-level");
+  flags.delete("json");
+  if (flags.size > 0)
+    throw new Error(`unknown flag(s): ${[...flags.keys()].map((k) => `--${k}`).join(", ")}`);
+  return o;
+}
+
+async function startEcho(
+  ca: string,
+  cert: string,
+  key: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ECHO, ca, cert, key], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const [line] = (await Promise.race([
+    once(lines, "line"),
+    once(child, "exit").then(() => {
+      throw new Error("echo server exited before listening");
+    }),
+  ])) as [string];
+  return { child, url: `https://127.0.0.1:${(JSON.parse(line) as { port: number }).port}` };
+}
+
+async function measureEcho(o: FullOptions) {
+  const pki = await createTestPki();
+  const echo = await startEcho(pki.ca, pki.node.cert, pki.node.key);
+  try {
+    const clients = Array.from({ length: o.connections }, () => clientFor(echo.url, pki.ca, pki.clients.erp));
+    const rss = new RssSampler({ "echo server": () => echo.child.pid });
+    const result = await measureUnary(clients, "e", o);
+    return { ...result, rss: rss.stop() };
+  } finally {
+    echo.child.kill("SIGTERM");
+    if (echo.child.exitCode === null) await once(echo.child, "exit");
+  }
+}
+
+const peak = (rss: Rss | undefined, name: string): number | string => rss?.[name]?.peakMiB ?? "";
+const ratio = (x: number, anchor: number): number => round(x / anchor, 2);
+
+export async function runFull(o: FullOptions): Promise<void> {
+  const started = new Date();
+  const log = (m: string) =>
+    console.error(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s] ${m}`);
+  log(
+    `substrate: raw publish of ${o.backlog} × ${FACT_BYTES} B (${o.inFlight} in flight), then leafnode mirror`,
+  );
+  const substrate = await measureSubstrate({ backlog: o.backlog, inFlight: o.inFlight, maxMs: o.maxPhaseMs });
+  log(`echo: ${o.facts} unary calls, ${o.concurrency} concurrent over ${o.connections} connections`);
+  const echo = await measureEcho(o);
+  log(
+    `gateway: AppendFact ×${o.facts}, AppendFacts ×${o.facts} in batches of ${o.batch}, drain of ${o.backlog}, latency ${o.rate}/s × ${o.latencySeconds}s`,
+  );
+  const gw = await measureGateway(o);
+
+  const raw = substrate.rawPublish.itemsPerSecond;
+  const mirror = substrate.mirror.messagesPerSecond;
+  const E = "enterprise node";
+  const P = "plant-a node";
+  const rows = [
+    {
+      phase: `raw nats.js JetStream publish, ${o.inFlight} in flight`,
+      size: substrate.rawPublish.calls,
+      rate: raw,
+      unit: "msg/s",
+      ratio: "anchor",
+      target: "",
+      "ent RSS MiB": "",
+      "plant RSS MiB": "",
+    },
+    {
+      phase: `bare connect-node echo, unary, ${o.concurrency} conc / ${o.connections} conn`,
+      size: echo.calls,
+      rate: echo.callsPerSecond,
+      unit: "req/s",
+      ratio: "anchor",
+      target: "",
+      "ent RSS MiB": `echo ${peak(echo.rss, "echo server")}`,
+      "plant RSS MiB": "",
+    },
+    {
+      phase: "gateway AppendFact unary (vs echo)",
+      size: gw.appendFact.calls,
+      rate: gw.appendFact.callsPerSecond,
+      unit: "req/s",
+      ratio: ratio(gw.appendFact.callsPerSecond, echo.callsPerSecond),
+      target: "≥ 0.8",
+      "ent RSS MiB": peak(gw.appendFact.rss, E),
+      "plant RSS MiB": peak(gw.appendFact.rss, P),
+    },
+    {
+      phase: `gateway AppendFacts, batches of ${o.batch}, ${o.batchConcurrency} in flight (vs raw publish)`,
+      size: gw.appendFacts.items,
+      rate: gw.appendFacts.itemsPerSecond,
+      unit: "facts/s",
+      ratio: ratio(gw.appendFacts.itemsPerSecond, raw),
+      target: "≥ 1.0",
+      "ent RSS MiB": peak(gw.appendFacts.rss, E),
+      "plant RSS MiB": peak(gw.appendFacts.rss, P),
+    },
+    {
+      phase: "NATS leafnode mirror drain of the backlog",
+      size: substrate.rawPublish.calls,
+      rate: mirror,
+      unit: "msg/s",
+      ratio: "anchor",
+      target: "",
+      "ent RSS MiB": `nats ${peak(substrate.mirror.rss, "nats-server (mirror side)")}`,
+      "plant RSS MiB": "",
+    },
+    {
+      phase: "gateway cross-zone drain after heal (vs mirror)",
+      size: gw.drain?.facts ?? 0,
+      rate: gw.drain?.factsPerSecond ?? 0,
+      unit: "facts/s",
+      ratio: ratio(gw.drain?.factsPerSecond ?? 0, mirror),
+      target: "≥ 1.0",
+      "ent RSS MiB": peak(gw.drain?.rss, E),
+      "plant RSS MiB": peak(gw.drain?.rss, P),
+    },
+    {
+      phase: `end-to-end latency at ${o.rate}/s for ${o.latencySeconds}s: p50 / p99 / max`,
+      // received/sent: fewer received means the consumer gave up (hard stop: latency-seconds + 30 s).
+      size: `${gw.latency?.received ?? 0}/${gw.latency?.sent ?? 0}`,
+      rate: `${gw.latency?.p50Ms} / ${gw.latency?.p99Ms} / ${gw.latency?.maxMs}`,
+      unit: "ms",
+      ratio: "",
+      target: "p99 ≤ 50",
+      "ent RSS MiB": peak(gw.latency?.rss, E),
+      "plant RSS MiB": peak(gw.latency?.rss, P),
+    },
+  ];
+  console.log(
+    `\nBSFG bench (${FACT_BYTES}-byte facts, ${cpus().length} CPUs, load avg at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}); idle RSS enterprise ${peak(gw.idleRss, E)} MiB, plant-a ${peak(gw.idleRss, P)} MiB`,
+  );
+  console.table(rows);
+  const errors = [
+    ["echo", echo],
+    ["AppendFact", gw.appendFact],
+    ["AppendFacts", gw.appendFacts],
+    ["raw publish", substrate.rawPublish],
+  ].filter(([, r]) => (r as { errors: number }).errors > 0);
+  for (const [name, r] of errors) {
+    const { errors: n, firstError } = r as { errors: number; firstError?: string };
+    console.log(`${name}: ${n} failed calls, first: ${firstError}`);
+  }
+  const report = {
+    startedAt: started.toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg(), node: process.version },
+    options: { ...o, factBytes: FACT_BYTES },
+    anchors: { rawPublish: substrate.rawPublish, echo, mirror: substrate.mirror },
+    gateway: gw,
+    ratios: {
+      appendFactVsEcho: ratio(gw.appendFact.callsPerSecond, echo.callsPerSecond),
+      appendFactsVsRawPublish: ratio(gw.appendFacts.itemsPerSecond, raw),
+      drainVsMirror: ratio(gw.drain?.factsPerSecond ?? 0, mirror),
+    },
+    table: rows,
+  };
+  await mkdir(dirname(o.json), { recursive: true });
+  await writeFile(`${o.json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(`${o.json}.tmp`, o.json);
+  console.log(`\nwritten: ${o.json}`);
+}

@@ -1,0 +1,289 @@
+/**
+ * Gateway phases on two real zones (test/fixtures/zones.ts: a nats-server and
+ * a `bsfg serve` child process per zone, peers dialled through cuttable TCP
+ * proxies): unary AppendFact and batched AppendFacts into zone enterprise
+ * while its link is cut (so plant-a's receiver is idle and the appends become
+ * the backlog), a top-up to the requested backlog, the timed drain after
+ * heal, and end-to-end latency at a steady rate.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Client } from "@connectrpc/connect";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import type { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { BSFG_BIN } from "../test/fixtures/spawn-bsfg.js";
+import { clientFor } from "../test/fixtures/test-node.js";
+import { startZones, type Zone, type Zones } from "../test/fixtures/zones.js";
+import { drive, type LoadResult, objectJson, percentile, RssSampler, round } from "./load.js";
+
+type Boundary = Client<typeof BoundaryService>;
+export type Rss = Record<string, { peakMiB: number; endMiB: number }>;
+
+export interface GatewayOptions {
+  readonly facts: number;
+  readonly batch: number;
+  readonly batchConcurrency: number;
+  readonly concurrency: number;
+  readonly connections: number;
+  readonly backlog: number;
+  readonly rate: number;
+  readonly latencySeconds: number;
+  readonly maxPhaseMs: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Run the enterprise node with `node --cpu-prof --cpu-prof-dir=<dir>` (append phases only). */
+  readonly cpuProfDir?: string;
+  readonly appendsOnly?: boolean;
+}
+
+export interface GatewayResult {
+  readonly appendFact: LoadResult & { rss: Rss };
+  readonly appendFacts: LoadResult & { batch: number; rss: Rss };
+  readonly topUp?: LoadResult | undefined;
+  readonly drain?: { facts: number; seconds: number; factsPerSecond: number; rss: Rss };
+  readonly latency?: {
+    rate: number;
+    seconds: number;
+    sent: number;
+    received: number;
+    errors: number;
+    skipped: number;
+    firstError?: string;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    rss: Rss;
+  };
+  readonly idleRss: Rss;
+}
+
+export const request = (prefix: string, i: number) => ({
+  envelope: {
+    messageId: `${prefix}-${i}`,
+    fromZone: "enterprise",
+    toZone: "plant-a",
+    producedAtUnixMs: BigInt(Date.now()),
+  },
+  fact: { subject: `order:${prefix}-${i}`, predicate: "order_created", objectJson: objectJson(i) },
+});
+
+export async function measureUnary(clients: readonly Boundary[], prefix: string, o: GatewayOptions) {
+  await drive({
+    total: 500,
+    concurrency: o.concurrency,
+    maxMs: 30_000,
+    call: async (i, w) => {
+      await (clients[w % clients.length] as Boundary).appendFact(request(`${prefix}w`, i));
+      return 1;
+    },
+  });
+  return drive({
+    total: o.facts,
+    concurrency: o.concurrency,
+    maxMs: o.maxPhaseMs,
+    call: async (i, w) => {
+      await (clients[w % clients.length] as Boundary).appendFact(request(prefix, i));
+      return 1;
+    },
+  });
+}
+
+async function appendBatches(
+  clients: readonly Boundary[],
+  prefix: string,
+  total: number,
+  batch: number,
+  concurrency: number,
+  maxMs: number,
+): Promise<LoadResult> {
+  return drive({
+    total: Math.ceil(total / batch),
+    concurrency,
+    maxMs,
+    call: async (b, w) => {
+      const size = Math.min(batch, total - b * batch);
+      const items = Array.from({ length: size }, (_, j) => request(prefix, b * batch + j));
+      const res = await (clients[w % clients.length] as Boundary).appendFacts({ items });
+      const failed = res.results.find((r) => r.outcome.case !== "ok");
+      if (failed !== undefined)
+        throw new Error(`batch item refused: ${JSON.stringify(failed.outcome.value)}`);
+      return size;
+    },
+  });
+}
+
+/** The enterprise node restarted by us as `node --cpu-prof bin/bsfg.js serve` so V8 writes a profile on exit. */
+async function startProfiledNode(zone: Zone, dir: string): Promise<ChildProcess> {
+  await zone.node.stop();
+  const child = spawn(
+    process.execPath,
+    ["--cpu-prof", `--cpu-prof-dir=${dir}`, BSFG_BIN, "serve", "--config", zone.configPath],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error("profiled node exited before ready");
+    const ready = await fetch(`${zone.adminUrl}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) return child;
+    if (Date.now() > deadline) throw new Error("profiled node not ready in time");
+    await delay(100);
+  }
+}
+
+async function streamLastSeq(natsUrl: string, stream: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> {
+  const zones: Zones = await startZones(["enterprise", "plant-a"], () => ({
+    // The largest receiver batch the schema allows; long-poll 1 s; quick retry after heal.
+    receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
+    log_level: o.logLevel,
+  }));
+  let profiled: ChildProcess | undefined;
+  try {
+    const ent = zones.zone("enterprise");
+    const plant = zones.zone("plant-a");
+    // plant-a's receiver reaches enterprise through enterprise's proxy: cut it, appends pile up.
+    ent.proxy.cut();
+    if (o.cpuProfDir !== undefined) profiled = await startProfiledNode(ent, o.cpuProfDir);
+    const entPid = () => profiled?.pid ?? ent.node.pid;
+    const pids = { "enterprise node": entPid, "plant-a node": () => plant.node.pid };
+    const clients = Array.from({ length: o.connections }, () => clientFor(ent.rpcUrl, zones.ca, ent.app));
+    await delay(1000);
+    const idle = new RssSampler(pids);
+    const idleRss = idle.stop();
+
+    let rss = new RssSampler(pids);
+    const unary = await measureUnary(clients, "u", o);
+    const appendFact = { ...unary, rss: rss.stop() };
+
+    rss = new RssSampler(pids);
+    await appendBatches(clients, "bw", o.batch * 2, o.batch, o.batchConcurrency, 30_000);
+    const batched = await appendBatches(clients, "b", o.facts, o.batch, o.batchConcurrency, o.maxPhaseMs);
+    const appendFacts = { ...batched, batch: o.batch, rss: rss.stop() };
+    if (o.appendsOnly === true) return { appendFact, appendFacts, idleRss };
+
+    const have = await streamLastSeq(ent.nats.url, "facts_operational");
+    const topUp =
+      o.backlog > have
+        ? await appendBatches(clients, "t", o.backlog - have, 500, o.batchConcurrency, 30 * 60_000)
+        : undefined;
+    const target = await streamLastSeq(ent.nats.url, "facts_operational");
+
+    rss = new RssSampler(pids);
+    const started = performance.now();
+    ent.proxy.heal();
+    const until = Date.now() + Math.max(o.maxPhaseMs, 30 * 60_000);
+    for (;;) {
+      const status = await plant.status();
+      const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
+      if ((imp?.high_water_mark ?? 0) >= target) break;
+      if (Date.now() > until) throw new Error(`drain stuck at ${imp?.high_water_mark} of ${target}`);
+      await delay(50);
+    }
+    const drainSeconds = (performance.now() - started) / 1000;
+    const drain = {
+      facts: target,
+      seconds: round(drainSeconds, 3),
+      factsPerSecond: Math.round(target / drainSeconds),
+      rss: rss.stop(),
+    };
+
+    rss = new RssSampler(pids);
+    const latency = await measureLatency(clients, plant, zones.ca, o);
+    return { appendFact, appendFacts, topUp, drain, latency: { ...latency, rss: rss.stop() }, idleRss };
+  } finally {
+    if (profiled !== undefined && profiled.exitCode === null) {
+      profiled.kill("SIGTERM");
+      await once(profiled, "exit");
+    }
+    await zones.stop();
+  }
+}
+
+/** Paced appends in enterprise; a long-polling FetchFacts loop on plant-a's local consumer timestamps each arrival. */
+async function measureLatency(producers: readonly Boundary[], plant: Zone, ca: string, o: GatewayOptions) {
+  const consumerName = "operational-reader";
+  const reader = clientFor(plant.rpcUrl, ca, plant.app);
+  // Skip the drained backlog: move the local cursor to the forward buffer's head.
+  const head = await streamLastSeq(plant.nats.url, "forward_operational");
+  if (head > 0) await reader.confirmReceipt({ consumerName, offset: BigInt(head) });
+  const total = Math.round(o.rate * o.latencySeconds);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let producing = true;
+  const consume = (async () => {
+    const deadline = () => !producing && latencies.length >= total - errors - skipped;
+    const hardStop = Date.now() + (o.latencySeconds + 30) * 1000;
+    while (!deadline() && Date.now() < hardStop) {
+      const res = await reader.fetchFacts({ consumerName, limit: 1000, waitMs: 500 });
+      const now = performance.now();
+      for (const f of res.facts) {
+        const t = sentAt.get(f.envelope?.messageId ?? "");
+        if (t !== undefined) latencies.push(now - t);
+      }
+      const last = res.facts.at(-1);
+      if (last !== undefined) await reader.confirmReceipt({ consumerName, offset: last.offset });
+    }
+  })();
+  const pending: Promise<unknown>[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  // More in flight than the node's HTTP/2 stream limit (1000 per connection) only measures refusals.
+  const maxInFlight = 800 * producers.length;
+  let inFlight = 0;
+  let skipped = 0;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * o.rate));
+    for (; sent < due; sent++) {
+      if (inFlight >= maxInFlight) {
+        skipped++;
+        continue;
+      }
+      const id = `lat-${sent}`;
+      sentAt.set(id, performance.now());
+      inFlight++;
+      pending.push(
+        (producers[sent % producers.length] as Boundary)
+          .appendFact(request("lat", sent))
+          .catch((error: unknown) => {
+            errors++;
+            firstError ??= error instanceof Error ? error.message : String(error);
+          })
+          .finally(() => {
+            inFlight--;
+          }),
+      );
+    }
+    await delay(2);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(pending);
+  producing = false;
+  await consume;
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: o.rate,
+    seconds: round(seconds, 2),
+    sent: total - errors - skipped,
+    errors,
+    skipped,
+    ...(firstError === undefined ? {} : { firstError }),
+    received: latencies.length,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    maxMs: round(latencies.at(-1) ?? Number.NaN, 1),
+  };
+}
