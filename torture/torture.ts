@@ -160,48 +160,12 @@ interface Stats {
   consumerCrashes: number;
 }
 
-async function appendOne(
-  ledger: Ledger,
-  client: Client<typeof BoundaryService>,
-  spec: AppendSpec,
-): Promise<AppendOutcome> {
-  const request = ledger.request(spec);
-  let outcome: AppendOutcome;
-  try {
-    const res = await client.appendFact(request, { timeoutMs: 15_000 });
-    outcome = { ok: true, offset: Number(res.offset), duplicate: res.duplicate };
-  } catch (error) {
-    const e = ConnectError.from(error);
-    outcome = { ok: false, code: codeName(e.code), message: e.rawMessage };
-  }
-  ledger.record(spec, outcome);
-  return outcome;
-}
-
-async function appendBatch(
-  ledger: Ledger,
-  client: Client<typeof BoundaryService>,
-  specs: readonly AppendSpec[],
-): Promise<AppendOutcome[]> {
-  const items = specs.map((s) => ledger.request(s));
-  let outcomes: AppendOutcome[];
-  try {
-    const res = await client.appendFacts({ items }, { timeoutMs: 15_000 });
-    outcomes = specs.map((_, i) => {
-      const o = res.results[i]?.outcome;
-      if (o?.case === "ok") return { ok: true, offset: Number(o.value.offset), duplicate: o.value.duplicate };
-      if (o?.case === "error") return { ok: false, code: o.value.code, message: o.value.message };
-      return { ok: false, code: "missing", message: `no result for item ${i}` };
-    });
-  } catch (error) {
-    const e = ConnectError.from(error);
-    outcomes = specs.map(() => ({ ok: false, code: codeName(e.code), message: e.rawMessage }));
-  }
-  specs.forEach((s, i) => {
-    ledger.record(s, outcomes[i] as AppendOutcome);
-  });
-  return outcomes;
-}
+/** Producer calls carry a deadline, so a call parked on a dead connection becomes a retry instead of a stall. */
+const APPEND_TIMEOUT_MS = 15_000;
+const appendOne = (ledger: Ledger, client: Client<typeof BoundaryService>, spec: AppendSpec) =>
+  ledger.append(client, spec, APPEND_TIMEOUT_MS);
+const appendBatch = (ledger: Ledger, client: Client<typeof BoundaryService>, specs: readonly AppendSpec[]) =>
+  ledger.appendBatch(client, specs, APPEND_TIMEOUT_MS);
 
 class TortureProducer {
   #stopped = false;
