@@ -25,8 +25,12 @@ interface StoredJson {
 }
 
 export function encodeFact(record: FactRecord): Uint8Array {
+  return encoder.encode(JSON.stringify(storedJson(record)));
+}
+
+function storedJson(record: FactRecord): StoredJson {
   const { envelope: e, fact: f } = record;
-  const json: StoredJson = {
+  return {
     v: 1,
     category: record.category,
     subject_kind: record.subjectKind,
@@ -45,7 +49,6 @@ export function encodeFact(record: FactRecord): Uint8Array {
     },
     fact: { subject: f.subject, predicate: f.predicate, object_json: f.objectJson },
   };
-  return encoder.encode(JSON.stringify(json));
 }
 
 export function decodeFact(data: Uint8Array): FactRecord {
@@ -88,10 +91,6 @@ export function decodeClaim(data: Uint8Array): IndexClaim {
 
 /** A fact imported from a peer, as stored in a forward buffer: the source's record plus where it came from. */
 export function encodeImported(fact: StoredFact, sourceZone: string, storedAtUnixMs: number): Uint8Array {
-  const json = JSON.parse(new TextDecoder().decode(encodeFact({ ...fact, storedAtUnixMs }))) as Record<
-    string,
-    unknown
-  >;
-  json.source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
-  return encoder.encode(JSON.stringify(json));
+  const source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
+  return encoder.encode(JSON.stringify({ ...storedJson({ ...fact, storedAtUnixMs }), source }));
 }
