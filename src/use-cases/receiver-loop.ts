@@ -58,7 +58,11 @@ export class ReceiverLoop {
         const last = facts.at(-1);
         if (fresh.length > 0) {
           // Artifacts first: a fact becomes visible only once its bytes are here and verified.
-          for (const fact of fresh) await o.artifacts?.ensure(o.link, fact, signal);
+          if (o.artifacts !== undefined) {
+            for (const fact of fresh) {
+              if (fact.envelope.objectMediaType !== "") await o.artifacts.ensure(o.link, fact, signal);
+            }
+          }
           stage = "local";
           await o.forward.append(o.peer, o.category, fresh);
           highWaterMark = (fresh.at(-1) as StoredFact).offset;
