@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { runTorture, summarize } from "./torture.js";
 
-// npm run torture -- --faults N --seed S [--duration D] [--rate R] [--report file.json]
+// npm run torture -- --faults N --seed S [--duration D] [--rate R] [--cluster] [--report file.json]
+// --cluster: plant-a on a 3-node JetStream cluster (replicas 3), plus cluster-server-kill faults.
 // D accepts "90s", "15m" or plain seconds. Exit 1 on any violation.
 
 function durationMs(text: string): number {
@@ -19,25 +20,31 @@ const { values } = parseArgs({
     rate: { type: "string" },
     "artifact-max-mib": { type: "string" },
     report: { type: "string" },
+    cluster: { type: "boolean", default: false },
   },
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const faults = Number(values.faults);
 if (!Number.isInteger(faults) || faults < 0 || !Number.isFinite(seed)) {
   process.stderr.write(
-    "usage: npm run torture -- --faults N --seed S [--duration D] [--rate R] [--report F]\n",
+    "usage: npm run torture -- --faults N --seed S [--duration D] [--rate R] [--cluster] [--report F]\n",
   );
   process.exit(2);
 }
 const reportPath = values.report ?? `torture-report-${seed}.json`;
 const out = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-out(`torture: seed ${seed}, ${faults} faults${values.duration ? `, over ${values.duration}` : ""}`);
+out(
+  `torture: seed ${seed}, ${faults} faults${values.duration ? `, over ${values.duration}` : ""}${
+    values.cluster ? `, plant-a on a 3-node JetStream cluster` : ""
+  }`,
+);
 const report = await runTorture({
   faults,
   seed,
   ...(values.duration !== undefined && { durationMs: durationMs(values.duration) }),
   ...(values.rate !== undefined && { ratePerSecond: Number(values.rate) }),
   ...(values["artifact-max-mib"] !== undefined && { artifactMaxMiB: Number(values["artifact-max-mib"]) }),
+  cluster: values.cluster,
   reportPath,
   log: out,
 });

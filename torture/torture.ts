@@ -18,6 +18,17 @@ import {
   verifyDrained,
 } from "../test/fixtures/handoff-truth.js";
 import { startZones, type Zone, type Zones } from "../test/fixtures/zones.js";
+import {
+  type Artifact,
+  type ConflictAnswer,
+  checkArtifact,
+  checkConflict,
+  checkConsumerEnd,
+  checkFetch,
+  checkMetrics,
+  checkRedelivery,
+  type Fetched,
+} from "./checks.js";
 
 // The fault-injection campaign (issue 7): two zones as real processes, seeded
 // producers and consumers in both directions, N injected faults, then every
@@ -33,7 +44,9 @@ export const FAULT_TYPES = [
   "artifact-restart",
   "cert-rotation",
 ] as const;
-export type FaultType = (typeof FAULT_TYPES)[number];
+/** Drawn only with `cluster: true`: kill -9 of one server of the cluster zone's JetStream cluster. */
+export const CLUSTER_FAULT_TYPES = ["cluster-server-kill"] as const;
+export type FaultType = (typeof FAULT_TYPES)[number] | (typeof CLUSTER_FAULT_TYPES)[number];
 
 const WEIGHTS: Record<FaultType, number> = {
   "node-kill": 3,
@@ -44,9 +57,24 @@ const WEIGHTS: Record<FaultType, number> = {
   "consumer-crash": 3,
   "artifact-restart": 1,
   "cert-rotation": 2,
+  "cluster-server-kill": 4,
 };
 
 const ZONES = ["enterprise", "plant-a"] as const;
+/** With `cluster: true`, this zone's NATS is a 3-node JetStream cluster. */
+export const CLUSTER_ZONE = "plant-a";
+/** Streams whose leader a cluster-server-kill aims at half of the time. */
+const LEADER_TARGETS = [
+  "facts_operational",
+  "facts_audit",
+  "forward_operational",
+  "forward_audit",
+  "bsfg_index",
+  "KV_bsfg_cursors",
+  "objects_artifacts",
+] as const;
+/** A killed cluster server is back and every replica current before anything else happens. */
+const CLUSTER_HEAL_TIMEOUT_MS = 120_000;
 /** Categories producers write (documents carries only artifact-referencing facts). */
 const FACT_CATEGORIES = ["operational", "audit"] as const;
 const ALL_CATEGORIES = ["operational", "audit", "documents"] as const;
@@ -71,6 +99,12 @@ export interface TortureOptions {
   readonly ratePerSecond?: number;
   /** Largest artifact in MiB (default 24). */
   readonly artifactMaxMiB?: number;
+  /**
+   * Run plant-a on a 3-node JetStream cluster (every stream and bucket at
+   * replicas 3) and add `cluster-server-kill` to the drawn faults. `nats-kill`
+   * then only hits enterprise's single server: the cluster loses one server at a time.
+   */
+  readonly cluster?: boolean;
   /** Restrict the fault types drawn. */
   readonly faultTypes?: readonly FaultType[];
   /** Where the JSON report goes (none if absent). */
@@ -90,6 +124,12 @@ export interface FaultRecord {
 export interface TortureReport {
   readonly seed: number;
   readonly faultsRequested: number;
+  /** Set when a zone ran on a JetStream cluster. */
+  readonly cluster?: {
+    readonly zone: string;
+    readonly servers: readonly string[];
+    readonly replicas: number;
+  };
   readonly faultsInjected: Record<string, number>;
   readonly faults: FaultRecord[];
   readonly durationMs: number;
@@ -262,29 +302,23 @@ class TortureProducer {
         objectJson: JSON.stringify({ id: spec.id, conflicting: this.rng.int(0, 1e9) }),
       },
     };
+    let answer: ConflictAnswer;
     try {
       const res = await this.zone.client.appendFact(conflicting, { timeoutMs: 15_000 });
-      this.violations.push(
-        `CONFLICT ACCEPTED: ${spec.id} with different content answered offset ${res.offset} duplicate=${res.duplicate} (original offset ${acked?.offset})`,
-      );
+      answer = { accepted: { offset: Number(res.offset), duplicate: res.duplicate } };
     } catch (error) {
       const e = ConnectError.from(error);
-      const code = codeName(e.code);
-      if (code === "already_exists") {
-        const existing = e.metadata.get("bsfg-existing-offset");
-        if (existing !== null && Number(existing) !== acked?.offset)
-          this.violations.push(
-            `CONFLICT: ${spec.id} already_exists names offset ${existing}, acknowledged at ${acked?.offset}`,
-          );
-        else this.stats.conflictingRetriesRejected++;
-      } else if (TRANSIENT.has(code)) {
-        this.stats.conflictingRetriesInconclusive++;
-      } else {
-        this.violations.push(
-          `CONFLICT: ${spec.id} with different content answered [${code}] ${e.rawMessage}`,
-        );
-      }
+      const existing = e.metadata.get("bsfg-existing-offset");
+      answer = {
+        code: codeName(e.code),
+        message: e.rawMessage,
+        ...(existing !== null && { existingOffset: Number(existing) }),
+      };
     }
+    const { verdict, violation } = checkConflict(spec.id, acked?.offset, answer, TRANSIENT);
+    if (verdict === "rejected") this.stats.conflictingRetriesRejected++;
+    else if (verdict === "inconclusive") this.stats.conflictingRetriesInconclusive++;
+    else this.violations.push(violation ?? `CONFLICT: ${spec.id}`);
   }
 }
 
@@ -303,7 +337,7 @@ class TortureConsumer {
   #stopped = false;
   #running: Promise<void> = Promise.resolve();
   crashRequested = false;
-  #redeliver: Array<{ offset: number; id: string }> | undefined;
+  #redeliver: Fetched[] | undefined;
 
   constructor(
     readonly zone: Zone,
@@ -341,41 +375,25 @@ class TortureConsumer {
       { timeoutMs: waitMs + 10_000 },
     );
     const cursor = Number(res.cursor);
-    const where = `${this.key}`;
-    if (cursor < this.confirmed)
-      this.violations.push(`CURSOR REGRESSED: ${where} cursor ${cursor} after confirming ${this.confirmed}`);
-    else if (cursor !== this.confirmed && cursor !== this.#pendingConfirm)
-      this.violations.push(
-        `CURSOR SKIPPED: ${where} cursor ${cursor}, confirmed ${this.confirmed}, pending confirm ${this.#pendingConfirm}`,
-      );
+    const facts: Fetched[] = res.facts.map((f) => ({
+      offset: Number(f.offset),
+      id: f.envelope?.messageId ?? "",
+    }));
+    const checked = checkFetch(
+      this.key,
+      { confirmed: this.confirmed, pendingConfirm: this.#pendingConfirm, seen: this.seen },
+      cursor,
+      facts,
+    );
+    this.violations.push(...checked.violations);
+    this.stats.consumerRedeliveries += checked.redelivered;
     this.confirmed = Math.max(this.confirmed, cursor);
     this.#pendingConfirm = undefined;
-    const facts = res.facts.map((f) => ({ offset: Number(f.offset), id: f.envelope?.messageId ?? "" }));
-    facts.forEach((f, i) => {
-      if (f.offset !== cursor + i + 1)
-        this.violations.push(
-          `FETCH GAP: ${where} fetch after ${cursor} returned offset ${f.offset} at position ${i} (${f.id})`,
-        );
-      const before = this.seen.get(f.offset);
-      if (before !== undefined && before !== f.id)
-        this.violations.push(`FETCH CHANGED: ${where} offset ${f.offset} was ${before}, now ${f.id}`);
-      else if (before !== undefined) this.stats.consumerRedeliveries++;
-      this.seen.set(f.offset, f.id);
-    });
+    for (const f of facts) this.seen.set(f.offset, f.id);
     if (this.#redeliver !== undefined && facts.length > 0) {
-      const dropped = this.#redeliver;
+      const lost = checkRedelivery(this.key, this.#redeliver, facts);
       this.#redeliver = undefined;
-      const n = Math.min(dropped.length, facts.length);
-      for (let i = 0; i < n; i++) {
-        const d = dropped[i] as { offset: number; id: string };
-        const f = facts[i] as { offset: number; id: string };
-        if (d.offset !== f.offset || d.id !== f.id) {
-          this.violations.push(
-            `NOT REDELIVERED: ${where} dropped ${d.id}@${d.offset} in a crash, the next fetch returned ${f.id}@${f.offset}`,
-          );
-          break;
-        }
-      }
+      if (lost !== undefined) this.violations.push(lost);
     }
     if (facts.length === 0) return 0;
     if (random && this.crashRequested) {
@@ -394,7 +412,7 @@ class TortureConsumer {
       { timeoutMs: 10_000 },
     );
     if (Number(confirmed.cursorAdvancedTo) !== offset)
-      this.violations.push(`CONFIRM: ${where} confirm ${offset} answered ${confirmed.cursorAdvancedTo}`);
+      this.violations.push(`CONFIRM: ${this.key} confirm ${offset} answered ${confirmed.cursorAdvancedTo}`);
     this.confirmed = Math.max(this.confirmed, Number(confirmed.cursorAdvancedTo));
     this.#pendingConfirm = undefined;
     return facts.length;
@@ -452,29 +470,6 @@ function servedCertificate(zone: Zone, ca: string): Promise<string> {
   });
 }
 
-/** `name{labels} value` lines of a Prometheus exposition, for one metric. */
-function metricValues(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
-  const out: Array<{ labels: Record<string, string>; value: number }> = [];
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const m = /^[^{]+\{(.*)\}\s+(\S+)$/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)) labels[l[1] as string] = l[2] as string;
-    out.push({ labels, value: Number(m[2]) });
-  }
-  return out;
-}
-
-interface Artifact {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly key: string;
-  readonly digest: string;
-  readonly size: number;
-}
-
 // ---------------------------------------------------------------- the campaign
 
 export async function runTorture(options: TortureOptions): Promise<TortureReport> {
@@ -491,7 +486,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     consumerCrashes: 0,
   };
   const faultRng = new Rng(seed);
-  const types = options.faultTypes ?? FAULT_TYPES;
+  const cluster = options.cluster === true;
+  const types = options.faultTypes ?? (cluster ? [...FAULT_TYPES, ...CLUSTER_FAULT_TYPES] : FAULT_TYPES);
+  if (!cluster && types.includes("cluster-server-kill"))
+    throw new Error("cluster-server-kill needs cluster: true (npm run torture -- --cluster)");
+  /** Zones whose NATS is a single server (nats-kill targets). */
+  const singleServerZones = ZONES.filter((z) => !cluster || z !== CLUSTER_ZONE);
   const faults: FaultRecord[] = [];
   const artifacts: Artifact[] = [];
   const ledger = new Ledger();
@@ -513,7 +513,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     failureCodes: {},
   };
   try {
-    zones = await startZones(ZONES);
+    zones = await startZones(ZONES, undefined, cluster ? { clusters: [CLUSTER_ZONE] } : {});
     const zs = zones;
     log(`zones up in ${zs.dir}`);
     const producers = ZONES.map((name, i) =>
@@ -543,7 +543,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
         return `${zone.name} node kill -9, down ${down} ms`;
       },
       "nats-kill": async () => {
-        const zone = zs.zone(faultRng.pick(ZONES));
+        const zone = zs.zone(faultRng.pick(singleServerZones));
         const down = faultRng.int(300, 3000);
         await zone.nats.kill();
         await delay(down);
@@ -677,6 +677,41 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
             : "(copy not seen moving)"
         }, down ${down} ms`;
       },
+      "cluster-server-kill": async () => {
+        const zone = zs.zone(CLUSTER_ZONE);
+        const nats = zone.natsCluster;
+        if (nats === undefined) throw new Error(`${CLUSTER_ZONE} runs no JetStream cluster`);
+        // Draw everything up front so the fault sequence depends on the seed only.
+        const aimAtLeader = faultRng.chance(0.5);
+        const stream = faultRng.pick(LEADER_TARGETS);
+        const random = faultRng.int(0, nats.servers.length - 1);
+        const down = faultRng.int(300, 4000);
+        const leader = aimAtLeader ? await nats.leaderOf(stream).catch(() => undefined) : undefined;
+        const victim = leader ?? random;
+        const server = nats.servers[victim] as (typeof nats.servers)[number];
+        await server.kill();
+        try {
+          await delay(down);
+        } finally {
+          await server.restart();
+        }
+        // Only one server may be down or catching up at a time: a second loss before
+        // the first is current again would take the cluster below quorum.
+        const back = Date.now();
+        let problems: string[] = [];
+        const healed = await eventually(async () => {
+          problems = await nats.problems();
+          return problems.length === 0;
+        }, CLUSTER_HEAL_TIMEOUT_MS);
+        const healMs = Date.now() - back;
+        if (!healed)
+          violations.push(
+            `CLUSTER: ${CLUSTER_ZONE} not fully replicated ${CLUSTER_HEAL_TIMEOUT_MS / 1000} s after ${nats.serverNames[victim]} restarted: ${problems.join("; ")}`,
+          );
+        if (!(await eventually(() => ready(zone), 30_000)))
+          violations.push(`${zone.name}: node not ready 30 s after ${nats.serverNames[victim]} restarted`);
+        return `${nats.serverNames[victim]}${leader === undefined ? "" : ` (leader of ${stream})`} kill -9, down ${down} ms, replicas current ${healMs} ms after restart`;
+      },
       "cert-rotation": async () => {
         const zone = zs.zone(faultRng.pick(ZONES));
         const pem = await zs.rotateNodeCertificate(zone.name);
@@ -727,6 +762,16 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       z.proxy.impair({});
       if (!z.node.running) await z.node.start();
     }
+    const natsCluster = zs.zone(CLUSTER_ZONE).natsCluster;
+    if (natsCluster !== undefined) {
+      let problems: string[] = [];
+      const healthy = await eventually(async () => {
+        problems = await natsCluster.problems();
+        return problems.length === 0;
+      }, CLUSTER_HEAL_TIMEOUT_MS);
+      if (!healthy)
+        violations.push(`CLUSTER: ${CLUSTER_ZONE} not fully replicated at the end: ${problems.join("; ")}`);
+    }
     // Every unacknowledged fact is retried identically until acknowledged.
     for (const entry of ledger.unacknowledged()) {
       const ok = await eventually(
@@ -762,15 +807,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
         await c.step(1000, 200, false);
         return c.confirmed >= last;
       }, 60_000);
-      if (!done) violations.push(`CONSUMER: ${c.key} confirmed ${c.confirmed}, buffer ends at ${last}`);
-      const missing = records.filter((r) => c.seen.get(r.seq) !== r.messageId);
-      if (missing.length > 0)
-        violations.push(
-          `CONSUMER: ${c.key} never saw ${missing.length} facts, e.g. ${missing
-            .slice(0, 5)
-            .map((r) => `${r.messageId}@${r.seq} (saw ${c.seen.get(r.seq)})`)
-            .join(", ")}`,
-        );
+      if (!done) log(`${c.key} did not reach ${last} in 60 s`);
+      violations.push(...checkConsumerEnd(c.key, c.seen, c.confirmed, records));
       checked.consumerFactsSeen[c.key] = c.seen.size;
     }
 
@@ -780,25 +818,20 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       if (!delivered) continue; // verifyDrained already reports a lost fact
       const copy = createHash("sha256");
       let size = 0;
+      let infoDigest: string | undefined;
       try {
         for await (const res of zs
           .zone(a.to)
           .client.getObject({ bucket: "artifacts", key: a.key }, { timeoutMs: 120_000 })) {
-          if (res.part.case === "info" && res.part.value.digest !== a.digest)
-            violations.push(
-              `ARTIFACT: ${a.id} ${a.key} in ${a.to} has info digest ${res.part.value.digest}, want ${a.digest}`,
-            );
+          if (res.part.case === "info") infoDigest = res.part.value.digest;
           if (res.part.case === "chunk") {
             copy.update(res.part.value);
             size += res.part.value.length;
           }
         }
-        const got = `sha256:${copy.digest("hex")}`;
-        if (got !== a.digest || size !== a.size)
-          violations.push(
-            `ARTIFACT: ${a.id} ${a.key} in ${a.to}: ${size} bytes ${got}, want ${a.size} bytes ${a.digest}`,
-          );
-        else {
+        const wrong = checkArtifact(a, { infoDigest, digest: `sha256:${copy.digest("hex")}`, size });
+        violations.push(...wrong);
+        if (wrong.length === 0) {
           checked.artifactsVerified++;
           checked.artifactBytes += size;
         }
@@ -827,20 +860,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       let mismatches: string[] = [];
       await eventually(async () => {
         const text = await (await fetch(`${zone.adminUrl}/metrics`)).text();
-        mismatches = [];
-        const backlog = metricValues(text, "bsfg_backlog_facts");
-        const hwm = metricValues(text, "bsfg_replication_lag_high_watermark");
-        for (const [k, v] of want) {
-          const [metric, label] = k.split("|") as [string, string];
-          let got: number | undefined;
-          if (metric === "bsfg_backlog_facts") got = backlog.find((m) => m.labels.consumer === label)?.value;
-          else {
-            const [p, c] = label.split("/");
-            got = hwm.find((m) => m.labels.peer === p && m.labels.category === c)?.value;
-            if (got === undefined && v === 0) got = 0;
-          }
-          if (got !== v) mismatches.push(`${name} ${metric}{${label}} = ${got}, ground truth ${v}`);
-        }
+        mismatches = checkMetrics(name, text, want);
         return mismatches.length === 0;
       }, 20_000);
       checked.metricsChecked += want.size;
@@ -861,6 +881,13 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
   const report: TortureReport = {
     seed,
     faultsRequested: options.faults,
+    ...(cluster && {
+      cluster: {
+        zone: CLUSTER_ZONE,
+        servers: [...(zones?.zone(CLUSTER_ZONE).natsCluster?.serverNames ?? [])],
+        replicas: 3,
+      },
+    }),
     faultsInjected,
     faults,
     durationMs: Date.now() - started,
@@ -881,6 +908,11 @@ export function summarize(report: TortureReport): string {
   const c = report.checked;
   const lines = [
     `BSFG torture — seed ${report.seed}, ${report.faults.length}/${report.faultsRequested} faults in ${(report.durationMs / 1000).toFixed(1)} s`,
+    ...(report.cluster === undefined
+      ? []
+      : [
+          `${report.cluster.zone} on a ${report.cluster.servers.length}-node JetStream cluster (${report.cluster.servers.join(", ")}), replicas ${report.cluster.replicas}`,
+        ]),
     `faults by type: ${Object.entries(report.faultsInjected)
       .map(([t, n]) => `${t}=${n}`)
       .join(" ")}`,
