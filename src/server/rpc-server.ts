@@ -4,10 +4,15 @@ import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../ports/logger.js";
+import { createDecodeFailureInterceptor } from "../rpc/decode-failure-interceptor.js";
+import { codeName } from "../rpc/error-mapping.js";
 import { principalKey } from "../rpc/principal.js";
+import { enforceHandshakeDeadline } from "./handshake-deadline.js";
 import { type IdentitySource, identityOf } from "./peer-identity.js";
+import { applyConnectionLimits, DEFAULT_RPC_LIMITS, type RpcLimits, rpcServerOptions } from "./rpc-limits.js";
+import { createRpcRequestHandler } from "./rpc-request-handler.js";
+import { guardStalledRequest } from "./stalled-request-guard.js";
 
 export interface RpcServerOptions {
   readonly host: string;
@@ -22,6 +27,8 @@ export interface RpcServerOptions {
   readonly interceptors: readonly Interceptor[];
   /** Per-message limit; larger requests get resource_exhausted before any handler runs. */
   readonly readMaxBytes: number;
+  /** Connection, stream and timing limits; DEFAULT_RPC_LIMITS where not given. */
+  readonly limits?: Partial<Omit<RpcLimits, "maxRequestBytes">>;
   readonly logger: Logger;
 }
 
@@ -39,17 +46,40 @@ export class RpcServer {
 
   constructor(options: RpcServerOptions) {
     this.#o = options;
-    const handler = connectNodeAdapter({
+    const limits: RpcLimits = {
+      ...DEFAULT_RPC_LIMITS,
+      ...options.limits,
+      maxRequestBytes: options.readMaxBytes,
+    };
+    const rpcLogger = options.logger;
+    const handler = createRpcRequestHandler({
       routes: options.routes,
-      interceptors: [...options.interceptors],
-      readMaxBytes: options.readMaxBytes,
-      // Compressed requests are accepted, but responses go out as they are:
-      // gzip of artifact chunks costs more CPU than the loopback or LAN saves.
-      compressMinBytes: Number.MAX_SAFE_INTEGER,
+      handler: {
+        // Innermost, so the outer interceptors (logging) already see decode failures as invalid input.
+        interceptors: [...options.interceptors, createDecodeFailureInterceptor()],
+        readMaxBytes: limits.maxRequestBytes,
+        // Compressed requests are accepted, but responses go out as they are:
+        // gzip of artifact chunks costs more CPU than the loopback or LAN saves.
+        compressMinBytes: Number.MAX_SAFE_INTEGER,
+      },
       contextValues: (req) => createContextValues().set(principalKey, this.#principalOf(req)),
+      onDecodeFailure: (method, req, error) =>
+        // The line the logging interceptor writes, for requests refused before it runs.
+        rpcLogger.info(
+          {
+            procedure: method.name,
+            principal: req.contextValues?.get(principalKey),
+            code: codeName(error.code),
+            error: error.rawMessage,
+          },
+          "rpc",
+        ),
+      onWriteFailure: (method, reason) =>
+        rpcLogger.warn({ procedure: method.name, err: reason }, "rpc response could not be written"),
     });
     this.#server = http2.createSecureServer(
       {
+        ...rpcServerOptions(limits),
         key: options.tls.key,
         cert: options.tls.cert,
         ca: options.tls.ca,
@@ -57,11 +87,30 @@ export class RpcServer {
         rejectUnauthorized: true,
         minVersion: "TLSv1.3",
         allowHTTP1: true,
-        // Node's 10 MB default answers ENHANCE_YOUR_CALM under many concurrent streams.
-        maxSessionMemory: 64,
-        settings: { maxConcurrentStreams: 1000, initialWindowSize: 1024 * 1024 },
       },
-      handler,
+      (req, res) => {
+        if ("stream" in req) {
+          guardStalledRequest(req, limits.requestIdleTimeoutMs, () =>
+            rpcLogger.warn(
+              {
+                path: req.url,
+                principal: this.#principalOf(req),
+                remote: req.socket.remoteAddress,
+                idleMs: limits.requestIdleTimeoutMs,
+              },
+              "request body stalled; stream reset",
+            ),
+          );
+        }
+        handler(req, res);
+      },
+    );
+    applyConnectionLimits(this.#server, limits);
+    enforceHandshakeDeadline(this.#server, limits.handshakeTimeoutMs, (remote) =>
+      rpcLogger.warn(
+        { remote, reason: `handshake not completed within ${limits.handshakeTimeoutMs} ms` },
+        "TLS handshake refused",
+      ),
     );
     this.#server.on("secureConnection", (socket: TLSSocket) => {
       this.#sockets.add(socket);

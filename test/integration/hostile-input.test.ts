@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
+import { type PutObjectRequest, PutObjectRequestSchema } from "../../src/gen/bsfg/v1/boundary_pb.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import { clientFor, type RunningTestNode, startTestNode, testConfig } from "../fixtures/test-node.js";
 import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
@@ -105,6 +106,67 @@ const appendRequest = fc.record({
   category: fc.oneof(fc.constant(""), text),
 });
 
+// Top-level field 4194303 with wire type 7: not protobuf at all.
+const GARBAGE = Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
+// Envelope (field 1) holding message_id (field 1) = bytes 0xC3 0x28: not UTF-8.
+const BAD_UTF8 = Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xc3, 0x28]);
+
+interface RawResponse {
+  status: number;
+  body: Buffer;
+  trailers: http2.IncomingHttpHeaders;
+}
+
+/** POSTs a raw body to a BoundaryService method on an open HTTP/2 session. */
+function rawPost(session: http2.ClientHttp2Session) {
+  return (
+    method: string,
+    body: Buffer,
+    contentType = "application/proto",
+    headers: Record<string, string> = {},
+  ) =>
+    new Promise<RawResponse>((resolve, reject) => {
+      const req = session.request({
+        ":method": "POST",
+        ":path": `/bsfg.v1.BoundaryService/${method}`,
+        "content-type": contentType,
+        ...headers,
+      });
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let trailers: http2.IncomingHttpHeaders = {};
+      req.on("response", (h) => {
+        status = Number(h[":status"]);
+        // gRPC "trailers-only" responses carry the status in the headers.
+        if (h["grpc-status"] !== undefined) trailers = h;
+      });
+      req.on("trailers", (t) => {
+        trailers = t;
+      });
+      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("end", () => resolve({ status, body: Buffer.concat(chunks), trailers }));
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+function envelope(flags: number, data: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flags;
+  head.writeUInt32BE(data.byteLength, 1);
+  return Buffer.concat([head, data]);
+}
+
+/** The error of a Connect streaming response's end-stream frame (flag 0x02, JSON). */
+function endStreamError(body: Buffer): unknown {
+  for (let at = 0; at + 5 <= body.byteLength; ) {
+    const length = body.readUInt32BE(at + 1);
+    if ((body[at] ?? 0) & 0x02) return JSON.parse(body.subarray(at + 5, at + 5 + length).toString()).error;
+    at += 5 + length;
+  }
+  return undefined;
+}
+
 describe("hostile input", () => {
   it("answers random AppendFact requests with precise client codes and stores exactly the accepted ones", async () => {
     const client = clientFor(running.url, pki.ca, pki.clients.erp);
@@ -133,43 +195,87 @@ describe("hostile input", () => {
       cert: readFileSync(pki.clients.erp.cert),
       key: readFileSync(pki.clients.erp.key),
     });
-    const post = (body: Buffer, contentType = "application/proto") =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = session.request({
-          ":method": "POST",
-          ":path": "/bsfg.v1.BoundaryService/AppendFact",
-          "content-type": contentType,
-        });
-        let data = "";
-        let status = 0;
-        req.on("response", (h) => {
-          status = Number(h[":status"]);
-        });
-        req.on("data", (d: Buffer) => {
-          data += d.toString();
-        });
-        req.on("end", () => resolve({ status, body: data }));
-        req.on("error", reject);
-        req.end(body);
-      });
     try {
-      const garbage = await post(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
-      // connect-es decodes binary bodies before any interceptor runs and reports
-      // a decode failure as `internal` (protocol/serialization.ts); the message is precise.
-      expect(JSON.parse(garbage.body)).toMatchObject({
-        code: "internal",
-        message: expect.stringMatching(/^parse binary: /),
+      const post = rawPost(session);
+      const garbage = await post("AppendFact", GARBAGE);
+      expect(garbage.status).toBe(400);
+      expect(JSON.parse(garbage.body.toString())).toEqual({
+        code: "invalid_argument",
+        message:
+          "AppendFact: the request body could not be decoded as bsfg.v1.AppendFactRequest (protobuf binary): illegal tag: field no 4194303 wire type 7",
       });
-      // Envelope (field 1) holding message_id (field 1) = bytes 0xC3 0x28: not UTF-8.
-      const badUtf8 = await post(Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xc3, 0x28]));
-      expect(JSON.parse(badUtf8.body)).toMatchObject({
-        code: "internal",
-        message: expect.stringMatching(/^parse binary: /),
+      const badUtf8 = await post("AppendFact", BAD_UTF8);
+      expect(JSON.parse(badUtf8.body.toString())).toEqual({
+        code: "invalid_argument",
+        message:
+          "AppendFact: the request body could not be decoded as bsfg.v1.AppendFactRequest (protobuf binary): a string field holds bytes that are not valid UTF-8",
       });
-      const huge = await post(Buffer.alloc(300 * 1024, 0x41), "application/json");
-      expect(JSON.parse(huge.body).code).toBe("resource_exhausted");
-      const notJson = await post(Buffer.from("{ this is not json"), "application/json");
-      expect(JSON.parse(notJson.body).code).toBe("invalid_argument");
+      const truncated = await post("ConfirmReceipt", Buffer.from([0x0a, 0x10, 0x61]));
+      expect(JSON.parse(truncated.body.toString())).toMatchObject({
+        code: "invalid_argument",
+        message: expect.stringMatching(
+          /^ConfirmReceipt: the request body could not be decoded .*premature EOF/,
+        ),
+      });
+      const huge = await post("AppendFact", Buffer.alloc(300 * 1024, 0x41), "application/json");
+      expect(JSON.parse(huge.body.toString()).code).toBe("resource_exhausted");
+      const notJson = await post("AppendFact", Buffer.from("{ this is not json"), "application/json");
+      expect(JSON.parse(notJson.body.toString()).code).toBe("invalid_argument");
+    } finally {
+      session.close();
+    }
+    const refused = running.logs().filter((l) => l.msg === "rpc" && l.code === "invalid_argument");
+    expect(refused.some((l) => l.procedure === "AppendFact" && l.principal === "erp")).toBe(true);
+    expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);
+  });
+
+  it("answers undecodable bodies invalid_argument over gRPC, gRPC-web and streaming RPCs too", async () => {
+    const session = http2.connect(running.url, {
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clients.erp.cert),
+      key: readFileSync(pki.clients.erp.key),
+    });
+    try {
+      const post = rawPost(session);
+      const precise = /^AppendFact: the request body could not be decoded as bsfg\.v1\.AppendFactRequest/;
+      for (const body of [GARBAGE, BAD_UTF8]) {
+        const grpc = await post("AppendFact", envelope(0, body), "application/grpc", { te: "trailers" });
+        expect(grpc.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+        expect(decodeURIComponent(String(grpc.trailers["grpc-message"]))).toMatch(precise);
+        const web = await post("AppendFact", envelope(0, body), "application/grpc-web+proto");
+        const trailer = web.body.subarray(5).toString();
+        expect(web.body[0]).toBe(0x80);
+        expect(trailer).toMatch(/grpc-status: 3\r\n/);
+        expect(decodeURIComponent(/grpc-message: (.*)\r\n/.exec(trailer)?.[1] ?? "")).toMatch(precise);
+      }
+      // Server streaming: the single request message is decoded inside the interceptors.
+      const get = await post("GetObject", envelope(0, GARBAGE), "application/connect+proto");
+      expect(endStreamError(get.body)).toMatchObject({
+        code: "invalid_argument",
+        message: expect.stringMatching(
+          /^GetObject: the request body could not be decoded as bsfg\.v1\.GetObjectRequest/,
+        ),
+      });
+      // Client streaming: a valid header, then a chunk message that is not protobuf.
+      const header = Buffer.from(
+        toBinary(
+          PutObjectRequestSchema,
+          create(PutObjectRequestSchema, {
+            part: { case: "header", value: { bucket: "artifacts", key: "undecodable.bin", mediaType: "" } },
+          }),
+        ),
+      );
+      const put = await post(
+        "PutObject",
+        Buffer.concat([envelope(0, header), envelope(0, GARBAGE)]),
+        "application/connect+proto",
+      );
+      expect(endStreamError(put.body)).toMatchObject({
+        code: "invalid_argument",
+        message: expect.stringMatching(
+          /^PutObject: the request body could not be decoded as bsfg\.v1\.PutObjectRequest/,
+        ),
+      });
     } finally {
       session.close();
     }

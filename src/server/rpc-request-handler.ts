@@ -1,0 +1,89 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  createMethodImplSpec,
+  createServiceImplSpec,
+} from "@connectrpc/connect";
+import {
+  createUniversalMethodHandler,
+  createUniversalServiceHandlers,
+  type UniversalHandler,
+  type UniversalHandlerOptions,
+} from "@connectrpc/connect/protocol";
+import { createHandlerFactory as connectProtocol } from "@connectrpc/connect/protocol-connect";
+import { createHandlerFactory as grpcProtocol } from "@connectrpc/connect/protocol-grpc";
+import { createHandlerFactory as grpcWebProtocol } from "@connectrpc/connect/protocol-grpc-web";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
+
+type NodeRequest = Parameters<typeof universalRequestFromNodeRequest>[0];
+type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
+
+export interface RpcRequestHandlerOptions {
+  readonly routes: (router: ConnectRouter) => void;
+  /** Interceptors, message limits, compression: the same options connect-es handlers take. */
+  readonly handler: Partial<UniversalHandlerOptions>;
+  readonly contextValues: (req: NodeRequest) => ContextValues;
+  readonly onDecodeFailure: DecodeFailureListener;
+  /** A response that could not be written (not a failed RPC: those are answered to the client). */
+  readonly onWriteFailure: (method: DescMethod, reason: unknown) => void;
+}
+
+/**
+ * What connect-node's connectNodeAdapter does (route by path, 404 otherwise,
+ * Connect + gRPC + gRPC-web on every method), with each protocol wrapped so a
+ * body connect-es cannot decode is answered `invalid_argument` rather than
+ * `internal` (withPreciseDecodeFailures): connect-es has no option for that.
+ * Per-service handler options given to `router.service` are not supported.
+ */
+export function createRpcRequestHandler(
+  options: RpcRequestHandlerOptions,
+): (req: NodeRequest, res: NodeResponse) => void {
+  const handlerOptions = { acceptCompression: [compressionGzip, compressionBrotli], ...options.handler };
+  const protocols = [
+    grpcProtocol(handlerOptions),
+    grpcWebProtocol(handlerOptions),
+    connectProtocol(handlerOptions),
+  ].map((factory) => withPreciseDecodeFailures(factory, options.onDecodeFailure));
+  const handlers: UniversalHandler[] = [];
+  const router: ConnectRouter = {
+    handlers,
+    service(service, implementation) {
+      handlers.push(
+        ...createUniversalServiceHandlers(createServiceImplSpec(service, implementation), protocols),
+      );
+      return router;
+    },
+    rpc(method, implementation) {
+      handlers.push(createUniversalMethodHandler(createMethodImplSpec(method, implementation), protocols));
+      return router;
+    },
+  };
+  options.routes(router);
+  const paths = new Map(handlers.map((h) => [h.requestPath, h]));
+
+  return (req, res) => {
+    const handler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (handler === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        // The client went away: nothing to tell anyone.
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.onWriteFailure(handler.method, reason);
+      });
+  };
+}
