@@ -89,7 +89,7 @@ export async function measureUnary(clients: readonly Boundary[], prefix: string,
   });
 }
 
-async function appendBatches(
+export async function appendBatches(
   clients: readonly Boundary[],
   prefix: string,
   total: number,
@@ -114,7 +114,7 @@ async function appendBatches(
 }
 
 /** The enterprise node restarted by us as `node --cpu-prof bin/bsfg.js serve` so V8 writes a profile on exit. */
-async function startProfiledNode(zone: Zone, dir: string): Promise<ChildProcess> {
+export async function startProfiledNode(zone: Zone, dir: string): Promise<ChildProcess> {
   await zone.node.stop();
   const child = spawn(
     process.execPath,
@@ -134,7 +134,7 @@ async function startProfiledNode(zone: Zone, dir: string): Promise<ChildProcess>
   }
 }
 
-async function streamLastSeq(natsUrl: string, stream: string): Promise<number> {
+export async function streamLastSeq(natsUrl: string, stream: string): Promise<number> {
   const nc = await connect({ servers: natsUrl });
   try {
     return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;

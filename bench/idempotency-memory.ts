@@ -4,10 +4,11 @@
  * server's RSS growth from /proc. Run: npm run bench -- idempotency [N]
  */
 import { readFileSync } from "node:fs";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { CategorySpec } from "../src/adapters/jetstream/category-spec.js";
 import { JetStreamStoreBuffer } from "../src/adapters/jetstream/jetstream-store-buffer.js";
+import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionStoreBuffers } from "../src/adapters/jetstream/provisioning.js";
 import type { FactRecord } from "../src/domain/fact.js";
 import { silentLogger } from "../src/ports/logger.js";
@@ -65,7 +66,7 @@ export async function measureIdempotencyMemory(
       };
       await provisionStoreBuffers(jsm, [spec], silentLogger);
       const store = new JetStreamStoreBuffer({
-        jetstream: () => ({ js: jetstream(nc), jsm }),
+        jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
         categories: [spec],
         publishTimeoutMs: 30_000,
         isConnected: () => true,

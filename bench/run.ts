@@ -3,10 +3,12 @@
  * Suites: full (the default) [--facts N] [--backlog N] [--json FILE] … — the
  * ARCHITECTURE §9 comparison, see bench/README.md;
  * profile [--facts N] [--dir DIR] — --cpu-prof of the node's append path;
+ * drain-profile [--backlog N] [--dir DIR] — --cpu-prof of both nodes during a drain;
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput.
  */
 import { measureArtifacts } from "./artifacts.js";
+import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
 import { runProfile } from "./profile.js";
@@ -17,6 +19,8 @@ const rest = suite === args[0] ? args.slice(1) : args;
 const arg = rest[0];
 if (suite === "full") {
   await runFull(parseFullArgs(rest));
+} else if (suite === "drain-profile") {
+  await runDrainProfile(rest);
 } else if (suite === "profile") {
   await runProfile(rest);
 } else if (suite === "idempotency") {

@@ -7,6 +7,8 @@ export interface PeerLink {
     limit: number,
     waitMs: number,
     signal: AbortSignal,
+    /** Facts after this offset rather than after the confirmed cursor (pipelining). */
+    afterOffset?: number,
   ): Promise<{ facts: StoredFact[]; cursor: number }>;
   confirm(consumer: string, offset: number, signal: AbortSignal): Promise<number>;
   /** An artifact's bytes from `offset` on (GetObject); throws `unavailable` if the link breaks. */

@@ -54,6 +54,7 @@ export function createBoundaryService(
         req.limit,
         req.waitMs,
         AbortSignal.any([ctx.signal, deps.drainSignal]),
+        req.afterOffset === undefined ? undefined : clampOffset(req.afterOffset),
       );
       return create(FetchFactsResponseSchema, {
         facts: facts.map(toStoredFactMessage),
@@ -69,8 +70,7 @@ export function createBoundaryService(
     ctx: HandlerContext,
   ): Promise<ConfirmReceiptResponse> {
     try {
-      const offset =
-        req.offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.offset);
+      const offset = clampOffset(req.offset);
       const cursor = await consumerReads.confirm(ctx.values.get(principalKey), req.consumerName, offset);
       return create(ConfirmReceiptResponseSchema, { cursorAdvancedTo: BigInt(cursor) });
     } catch (error) {
@@ -153,4 +153,9 @@ export function createBoundaryService(
     confirmReceipt,
     ...createObjectHandlers(deps.artifacts, deps.onTransfer),
   };
+}
+
+/** Offsets past 2^53 cannot exist in a stream; clamping keeps the "beyond the head" answer. */
+function clampOffset(offset: bigint): number {
+  return offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
 }

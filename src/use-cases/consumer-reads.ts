@@ -17,9 +17,10 @@ export interface ConsumerReadsOptions {
 }
 
 /**
- * FetchFacts and ConfirmReceipt (ARCHITECTURE §3): reads always start right
- * after the durable cursor, so an unconfirmed fetch is repeated exactly, in
- * order, after any crash of the consumer, the node or NATS.
+ * FetchFacts and ConfirmReceipt (ARCHITECTURE §3): reads start right after
+ * the durable cursor (or a later offset the caller already holds), so an
+ * unconfirmed fetch is repeated exactly, in order, after any crash of the
+ * consumer, the node or NATS.
  */
 export class ConsumerReads {
   readonly #o: ConsumerReadsOptions;
@@ -35,6 +36,8 @@ export class ConsumerReads {
     waitMs: number,
     /** Ends a long-poll early (the node is draining or the client went away). */
     signal?: AbortSignal,
+    /** Read after this offset rather than after the cursor (a pipelining receiver). */
+    afterOffset?: number,
   ): Promise<{ facts: StoredFact[]; cursor: number }> {
     const spec = authorizeConsumer(this.#o.consumers, name, principal);
     if (limit > this.#o.maxLimit) {
@@ -46,9 +49,21 @@ export class ConsumerReads {
       throw new DomainError("invalid_input", `wait_ms: at most ${this.#o.maxWaitMs}`, { field: "wait_ms" });
     }
     const cursor = await this.#o.cursors.get(name);
+    const after = Math.max(cursor, afterOffset ?? cursor);
+    if (after > cursor) {
+      // Past the head, facts stored later in between would be skipped unseen.
+      const head = await this.#o.log.head(spec);
+      if (after > head) {
+        throw new DomainError(
+          "precondition_failed",
+          `after_offset: ${after} is beyond the last stored fact (${head}) of consumer "${name}"`,
+          { field: "after_offset" },
+        );
+      }
+    }
     const facts = await this.#o.log.read(
       spec,
-      cursor,
+      after,
       limit === 0 ? this.#o.defaultLimit : limit,
       waitMs,
       signal,

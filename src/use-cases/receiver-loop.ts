@@ -31,7 +31,8 @@ export interface ReceiverLoopOptions {
 
 /**
  * Pulls one category from one peer: fetch → durable insert into the forward
- * buffer → confirm at the peer, only after the insert is durable. Facts at or
+ * buffer → confirm at the peer, only after the insert is durable; while a
+ * backlog drains, the next fetch overlaps the insert and confirm. Facts at or
  * below the durable high-water mark of source offsets were already stored (a
  * crash between insert and confirm) and are only confirmed again, so nothing
  * is duplicated whatever the partition length, in O(1) memory.
@@ -48,14 +49,24 @@ export class ReceiverLoop {
     const o = this.#o;
     let highWaterMark: number | undefined;
     let attempt = 0;
+    // While a full batch is stored and confirmed, the next one is already on
+    // its way (FetchFacts after_offset), so a backlog drains at the speed of
+    // the slower side instead of the sum of both.
+    let next: Promise<Fetched> | undefined;
+    // The confirm of a stored batch travels while the next batch is stored;
+    // it is awaited before the following confirm, so one is in flight at most.
+    let confirming: Promise<unknown> | undefined;
     while (!signal.aborted) {
       let stage: "local" | "peer" = "local";
       try {
         highWaterMark ??= await o.forward.highWaterMark(o.peer, o.category);
         stage = "peer";
-        const { facts } = await o.link.fetch(o.consumer, o.batch, o.waitMs, signal);
-        const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
+        const { facts } = await (next ?? o.link.fetch(o.consumer, o.batch, o.waitMs, signal));
+        next = undefined;
         const last = facts.at(-1);
+        const behind = facts.length >= o.batch;
+        if (behind && last !== undefined) next = this.#prefetch(last.offset, signal);
+        const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
         if (fresh.length > 0) {
           // Artifacts first: a fact becomes visible only once its bytes are here and verified.
           if (o.artifacts !== undefined) {
@@ -69,15 +80,20 @@ export class ReceiverLoop {
         }
         if (last !== undefined) {
           stage = "peer";
-          await o.link.confirm(o.consumer, last.offset, AbortSignal.timeout(30_000));
+          await confirming;
+          confirming = settleLater(o.link.confirm(o.consumer, last.offset, AbortSignal.timeout(30_000)));
+          // Caught up, the next fetch reads from the cursor: it must have moved first.
+          if (!behind) await confirming;
         }
         attempt = 0;
-        const behind = facts.length >= o.batch;
         o.gate.report(behind ? "exchange_behind" : "exchange_caught_up");
         const lag =
           behind && last !== undefined ? Math.max(0, (o.clock.nowMs() - last.storedAtUnixMs) / 1000) : 0;
         o.observer.progress(o.peer, o.category, highWaterMark, lag);
       } catch (error) {
+        // A batch read ahead of a failure is dropped; the durable cursor decides what comes next.
+        next = undefined;
+        confirming = undefined;
         if (signal.aborted) break;
         // After any failure the durable state is the truth again (the insert may or may not have landed).
         highWaterMark = undefined;
@@ -94,8 +110,23 @@ export class ReceiverLoop {
         );
       }
     }
+    // Shutting down: the last stored batch's confirm is let finish (it is harmless if it fails).
+    await confirming?.catch(() => undefined);
+  }
+
+  #prefetch(after: number, signal: AbortSignal): Promise<Fetched> {
+    const o = this.#o;
+    return settleLater(o.link.fetch(o.consumer, o.batch, o.waitMs, signal, after));
   }
 }
+
+/** A promise whose failure is seen when (and if) the loop awaits it; until then it is not unhandled. */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

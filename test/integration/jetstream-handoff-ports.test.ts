@@ -8,6 +8,7 @@ import { JetStreamFactLog, streamSequence } from "../../src/adapters/jetstream/j
 import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
 import { KvCursorStore } from "../../src/adapters/jetstream/kv-cursor-store.js";
+import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionForwardBuffers, provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import { systemClock } from "../../src/adapters/node/system-clock.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
@@ -53,7 +54,7 @@ forwardBufferContract(
   "jetstream",
   () =>
     new JetStreamForwardBuffer({
-      jetstream: () => ({ js: jetstream(nc), jsm }),
+      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
       clock: systemClock,
       publishTimeoutMs: 5000,
     }),
@@ -70,7 +71,7 @@ describe("JetStreamFactLog", () => {
 
   it("reads only facts addressed to the consumer's peer, in offset order, repeatably", async () => {
     const store = new JetStreamStoreBuffer({
-      jetstream: () => ({ js: jetstream(nc), jsm }),
+      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
       categories: [spec],
       publishTimeoutMs: 5000,
       isConnected: () => true,

@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
+import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import { isDomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
@@ -47,7 +48,7 @@ afterAll(async () => {
 
 function makeStore(fill: (c: string) => number = () => 0): JetStreamStoreBuffer {
   return new JetStreamStoreBuffer({
-    jetstream: () => ({ js: jetstream(nc), jsm }),
+    jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
     categories: specs,
     publishTimeoutMs: 3000,
     isConnected: () => !nc.isClosed(),
@@ -129,7 +130,7 @@ describe("JetStreamStoreBuffer specifics", () => {
     const tiny = [spec("tiny", { maxBytes: 4096 })];
     await provisionStoreBuffers(jsm, tiny, silentLogger);
     const store = new JetStreamStoreBuffer({
-      jetstream: () => ({ js: jetstream(nc), jsm }),
+      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
       categories: tiny,
       publishTimeoutMs: 3000,
       isConnected: () => true,

@@ -56,10 +56,15 @@ export class ConnectPeerLink implements PeerLink {
     return createClient(BoundaryService, transport);
   }
 
-  async fetch(consumer: string, limit: number, waitMs: number, signal: AbortSignal) {
+  async fetch(consumer: string, limit: number, waitMs: number, signal: AbortSignal, afterOffset?: number) {
     try {
       const res = await this.#client.fetchFacts(
-        { consumerName: consumer, limit, waitMs },
+        {
+          consumerName: consumer,
+          limit,
+          waitMs,
+          ...(afterOffset === undefined ? {} : { afterOffset: BigInt(afterOffset) }),
+        },
         { signal, timeoutMs: waitMs + 15_000 },
       );
       return { facts: res.facts.map(fromStoredFactMessage) as StoredFact[], cursor: Number(res.cursor) };

@@ -1,4 +1,4 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
@@ -7,12 +7,15 @@ import type { ForwardBuffer } from "../../ports/forward-buffer.js";
 import { forwardStreamName, forwardSubject } from "./buffer-subjects.js";
 import { encodeImported } from "./fact-codec.js";
 import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
+import type { PipelinedPublisher } from "./pipelined-publisher.js";
 
 const SOURCE_ZONE = "Bsfg-Source-Zone";
 const SOURCE_OFFSET = "Bsfg-Source-Offset";
 
 export interface JetStreamForwardBufferOptions {
-  readonly jetstream: () => { readonly js: JetStreamClient; readonly jsm: JetStreamManager } | undefined;
+  readonly jetstream: () =>
+    | { readonly publisher: PipelinedPublisher; readonly jsm: JetStreamManager }
+    | undefined;
   readonly clock: Clock;
   readonly publishTimeoutMs: number;
 }
@@ -59,7 +62,7 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
   }
 
   async #write(stream: string, peer: string, category: string, facts: readonly StoredFact[]): Promise<void> {
-    const { js, jsm } = this.#connected();
+    const { publisher, jsm } = this.#connected();
     try {
       let last = this.#lastSeq.get(stream);
       if (last === undefined) {
@@ -71,10 +74,10 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
         const h = headers();
         h.set(SOURCE_ZONE, peer);
         h.set(SOURCE_OFFSET, String(fact.offset));
-        return js.publish(subject, encodeImported(fact, peer, now), {
+        return publisher.publish(subject, encodeImported(fact, peer, now), {
           headers: h,
-          timeout: this.#o.publishTimeoutMs,
-          expect: { lastSequence: (last as number) + i },
+          timeoutMs: this.#o.publishTimeoutMs,
+          expectLastSequence: (last as number) + i,
         });
       });
       const settled = await Promise.allSettled(acks);
@@ -97,7 +100,7 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
     }
   }
 
-  #connected(): { js: JetStreamClient; jsm: JetStreamManager } {
+  #connected(): { publisher: PipelinedPublisher; jsm: JetStreamManager } {
     const nats = this.#o.jetstream();
     if (nats === undefined) throw new DomainError("unavailable", "the zone's NATS is not connected");
     return nats;

@@ -1,4 +1,4 @@
-import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
+import type { JetStreamManager, PubAck } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { FactRecord } from "../../domain/fact.js";
@@ -12,10 +12,13 @@ import {
 } from "./category-spec.js";
 import { decodeClaim, decodeFact, encodeClaim, encodeFact } from "./fact-codec.js";
 import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
+import type { PipelinedPublisher } from "./pipelined-publisher.js";
 
 export interface JetStreamStoreBufferOptions {
   /** The zone's JetStream, or undefined until the first connection is made. */
-  readonly jetstream: () => { readonly js: JetStreamClient; readonly jsm: JetStreamManager } | undefined;
+  readonly jetstream: () =>
+    | { readonly publisher: PipelinedPublisher; readonly jsm: JetStreamManager }
+    | undefined;
   readonly categories: readonly CategorySpec[];
   /** PubAck wait; past it the append fails `unavailable` and may be retried. */
   readonly publishTimeoutMs: number;
@@ -53,21 +56,21 @@ export class JetStreamStoreBuffer implements StoreBuffer {
       const down = new DomainError("unavailable", "the zone's NATS is unreachable; retry later");
       return records.map(() => down);
     }
-    const { js, jsm } = jetstream;
+    const { publisher, jsm } = jetstream;
     // Claims first (all in flight together), then the facts in input order on
     // the same connection, which JetStream stores in the order it receives them.
-    const claims = await Promise.all(records.map((r) => this.#claim(js, jsm, r)));
+    const claims = await Promise.all(records.map((r) => this.#claim(publisher, jsm, r)));
     return Promise.all(
       records.map((record, i) => {
         const claim = claims[i];
-        if (claim === "claimed") return this.#writeFact(js, jsm, record);
+        if (claim === "claimed") return this.#writeFact(publisher, jsm, record);
         return claim as StoreOutcome | DomainError;
       }),
     );
   }
 
   async #claim(
-    js: JetStreamClient,
+    publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     record: FactRecord,
   ): Promise<"claimed" | StoreOutcome | DomainError> {
@@ -78,13 +81,10 @@ export class JetStreamStoreBuffer implements StoreBuffer {
     const subject = factSubject(spec, record.envelope.toZone, record.subjectKind, record.envelope.messageId);
     const claimSubject = indexSubject(record.envelope.messageId);
     try {
-      await js.publish(
+      await publisher.publish(
         claimSubject,
         encodeClaim({ digest: record.digest, category: record.category, subject }),
-        {
-          expect: { lastSubjectSequence: 0 },
-          timeout: this.#o.publishTimeoutMs,
-        },
+        { expectLastSubjectSequence: 0, timeoutMs: this.#o.publishTimeoutMs },
       );
       return "claimed";
     } catch (error) {
@@ -109,7 +109,7 @@ export class JetStreamStoreBuffer implements StoreBuffer {
   }
 
   async #writeFact(
-    js: JetStreamClient,
+    publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     record: FactRecord,
   ): Promise<StoreOutcome | DomainError> {
@@ -119,12 +119,10 @@ export class JetStreamStoreBuffer implements StoreBuffer {
     h.set(DIGEST_HEADER, record.digest);
     let ack: PubAck;
     try {
-      ack = await js.publish(subject, encodeFact(record), {
+      ack = await publisher.publish(subject, encodeFact(record), {
         headers: h,
-        timeout: this.#o.publishTimeoutMs,
-        ...(spec.dedup === "index"
-          ? { expect: { lastSubjectSequence: 0 } }
-          : { msgID: record.envelope.messageId }),
+        timeoutMs: this.#o.publishTimeoutMs,
+        ...(spec.dedup === "index" ? { expectLastSubjectSequence: 0 } : { msgId: record.envelope.messageId }),
       });
     } catch (error) {
       if (jsApiCode(error) !== JsCode.WrongLastSequence) return toDomainError(error, "append");

@@ -8,6 +8,7 @@ import {
   nkeyAuthenticator,
 } from "@nats-io/transport-node";
 import type { Logger } from "../../ports/logger.js";
+import { PipelinedPublisher } from "./pipelined-publisher.js";
 
 /** How the node reaches its own zone's NATS; secrets are file paths, read here and never logged. */
 export interface ZoneNatsOptions {
@@ -75,12 +76,15 @@ export class ZoneNats {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Fact writes (store and forward buffers): acknowledgements collected on one inbox. */
+  readonly publisher: PipelinedPublisher;
   #connected = true;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
     this.nc = nc;
     this.jsm = jsm;
     this.js = jetstream(nc, { timeout: timeoutMs });
+    this.publisher = new PipelinedPublisher(nc);
   }
 
   /**

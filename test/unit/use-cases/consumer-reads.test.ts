@@ -67,6 +67,20 @@ describe("ConsumerReads", () => {
     expect(await kind(r.confirm("erp", "orders", 17))).toBe("precondition_failed");
   });
 
+  it("reads after after_offset when it is ahead of the cursor, without moving the cursor", async () => {
+    const r = reads();
+    await r.confirm("erp", "orders", 4);
+    expect((await r.fetch("erp", "orders", 2, 0, undefined, 10)).facts.map((f) => f.offset)).toEqual([
+      12, 14,
+    ]);
+    // At or below the cursor, the cursor wins: confirmed facts are never handed out again.
+    expect((await r.fetch("erp", "orders", 2, 0, undefined, 2)).facts.map((f) => f.offset)).toEqual([6, 8]);
+    expect((await r.fetch("erp", "orders", 2, 0, undefined, 16)).facts).toEqual([]);
+    expect((await r.fetch("erp", "orders", 2, 0)).cursor).toBe(4);
+    // Beyond the head, facts stored later in between would be skipped.
+    expect(await kind(r.fetch("erp", "orders", 2, 0, undefined, 17))).toBe("precondition_failed");
+  });
+
   it("refuses unknown consumers, strangers and impostor peers", async () => {
     const r = reads();
     expect(await kind(r.fetch("erp", "nope", 1, 0))).toBe("not_found");

@@ -22,16 +22,22 @@ class FakePeer implements PeerLink {
     this.facts = Array.from({ length: count }, (_, i) => ({ ...record(), offset: i + 1 }));
   }
 
-  async fetch(_consumer: string, limit: number) {
+  /** Every fetch and confirm in call order: "fetch:<after>" / "confirm:<offset>". */
+  readonly calls: string[] = [];
+
+  async fetch(_consumer: string, limit: number, _wait: number, _signal: AbortSignal, after?: number) {
+    this.calls.push(`fetch:${after ?? "cursor"}`);
     this.onFetch();
     if (this.failures > 0) {
       this.failures--;
       throw new DomainError("unavailable", "peer unreachable");
     }
-    return { facts: this.facts.filter((f) => f.offset > this.cursor).slice(0, limit), cursor: this.cursor };
+    const from = Math.max(this.cursor, after ?? this.cursor);
+    return { facts: this.facts.filter((f) => f.offset > from).slice(0, limit), cursor: this.cursor };
   }
 
   async confirm(_consumer: string, offset: number) {
+    this.calls.push(`confirm:${offset}`);
     this.confirms.push(offset);
     this.cursor = Math.max(this.cursor, offset);
     return this.cursor;
@@ -109,6 +115,94 @@ describe("ReceiverLoop", () => {
     expect(h.forward.facts("operational")).toHaveLength(5);
     expect(peer.confirms).toEqual([5]);
     expect(h.gates).toEqual(["closed", "open"]);
+  });
+});
+
+describe("ReceiverLoop pipelining", () => {
+  it("asks for the batch after a full one before storing and confirming it, and confirms only stored batches", async () => {
+    const peer = new FakePeer(25);
+    const forward = new InMemoryForwardBuffer();
+    const stored: number[] = [];
+    const slow = {
+      highWaterMark: (p: string, c: string) => forward.highWaterMark(p, c),
+      append: async (p: string, c: string, facts: readonly StoredFact[]) => {
+        peer.calls.push(`stored-from:${facts[0]?.offset}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await forward.append(p, c, facts);
+        stored.push((facts.at(-1) as StoredFact).offset);
+      },
+    };
+    const h = harness(peer, slow as unknown as InMemoryForwardBuffer);
+    await runUntil(h, peer, () => peer.cursor === 25);
+    expect(peer.calls.slice(0, 7)).toEqual([
+      "fetch:cursor",
+      "fetch:10", // read ahead while 1–10 is being stored
+      "stored-from:1",
+      "confirm:10",
+      "fetch:20",
+      "stored-from:11",
+      "confirm:20",
+    ]);
+    // A batch is confirmed only once its insert is durable.
+    for (const c of peer.confirms) expect(stored.some((s) => s >= c)).toBe(true);
+    expect(forward.facts("operational").map((f) => f.sourceOffset)).toEqual(peer.facts.map((f) => f.offset));
+  });
+
+  it("lets a confirm travel while the next batch is stored, one confirm in flight at most", async () => {
+    const peer = new FakePeer(40);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const confirmOriginal = peer.confirm.bind(peer);
+    peer.confirm = async (consumer: string, offset: number) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      peer.calls.push(`confirmed:${offset}`);
+      return confirmOriginal(consumer, offset);
+    };
+    const forward = new InMemoryForwardBuffer();
+    const tracking = {
+      highWaterMark: (p: string, c: string) => forward.highWaterMark(p, c),
+      append: async (p: string, c: string, facts: readonly StoredFact[]) => {
+        peer.calls.push(`stored-from:${facts[0]?.offset}`);
+        await forward.append(p, c, facts);
+      },
+    };
+    const h = harness(peer, tracking as unknown as InMemoryForwardBuffer);
+    await runUntil(h, peer, () => peer.cursor === 40);
+    // Batch 11–20 is stored before the confirm of 1–10 has come back.
+    expect(peer.calls.indexOf("stored-from:11")).toBeLessThan(peer.calls.indexOf("confirmed:10"));
+    expect(maxInFlight).toBe(1);
+    expect(forward.facts("operational").map((f) => f.sourceOffset)).toEqual(peer.facts.map((f) => f.offset));
+  });
+
+  it("drops the read-ahead batch when an insert fails and re-reads from the cursor: nothing lost or doubled", async () => {
+    const peer = new FakePeer(45);
+    const h = harness(peer);
+    h.forward.failNext(1);
+    await runUntil(h, peer, () => peer.cursor === 45);
+    expect(h.forward.facts("operational").map((f) => f.sourceOffset)).toEqual(
+      peer.facts.map((f) => f.offset),
+    );
+    // After the failure the loop started over from the durable cursor, not from the read-ahead.
+    const failedAt = peer.calls.indexOf("fetch:10");
+    expect(peer.calls[failedAt + 1]).toBe("fetch:cursor");
+  });
+
+  it("a failed read-ahead closes the gate and resumes from the cursor without an unhandled rejection", async () => {
+    const peer = new FakePeer(30);
+    let fetches = 0;
+    const original = peer.fetch.bind(peer);
+    peer.fetch = async (...args: Parameters<FakePeer["fetch"]>) => {
+      if (++fetches === 2) throw new DomainError("unavailable", "link reset during read-ahead");
+      return original(...args);
+    };
+    const h = harness(peer);
+    await runUntil(h, peer, () => peer.cursor === 30);
+    expect(h.forward.facts("operational").map((f) => f.sourceOffset)).toEqual(
+      peer.facts.map((f) => f.offset),
+    );
+    expect(h.gates[0]).toBe("closed");
   });
 });
 

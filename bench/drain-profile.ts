@@ -1,0 +1,73 @@
+/**
+ * `npm run bench -- drain-profile [--backlog N] [--dir DIR]`: builds a backlog
+ * in enterprise while the link is cut, restarts both nodes under
+ * `node --cpu-prof`, heals, times the drain into plant-a and prints where
+ * each node spent its CPU (the sender serves FetchFacts, the receiver writes
+ * the forward buffer).
+ */
+import { once } from "node:events";
+import { mkdir, mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { clientFor } from "../test/fixtures/test-node.js";
+import { startZones } from "../test/fixtures/zones.js";
+import { appendBatches, startProfiledNode, streamLastSeq } from "./gateway.js";
+import { round } from "./load.js";
+import { topSelfTime } from "./profile.js";
+
+export async function runDrainProfile(argv: readonly string[]): Promise<void> {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const backlog = Number(flag("backlog") ?? 30_000);
+  const dir = flag("dir") ?? (await mkdtemp(join(tmpdir(), "bsfg-drainprof-")));
+  const zones = await startZones(["enterprise", "plant-a"], () => ({
+    receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
+    log_level: "warn",
+  }));
+  const children = [];
+  try {
+    const ent = zones.zone("enterprise");
+    const plant = zones.zone("plant-a");
+    ent.proxy.cut();
+    const clients = Array.from({ length: 4 }, () => clientFor(ent.rpcUrl, zones.ca, ent.app));
+    await appendBatches(clients, "d", backlog, 500, 4, 30 * 60_000);
+    const target = await streamLastSeq(ent.nats.url, "facts_operational");
+    for (const zone of [ent, plant]) {
+      const zoneDir = join(dir, zone.name);
+      await mkdir(zoneDir, { recursive: true });
+      children.push(await startProfiledNode(zone, zoneDir));
+    }
+    const started = performance.now();
+    ent.proxy.heal();
+    for (;;) {
+      const status = await plant.status();
+      const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
+      if ((imp?.high_water_mark ?? 0) >= target) break;
+      await delay(50);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `drained ${target} facts in ${round(seconds, 2)} s = ${Math.round(target / seconds)} facts/s`,
+    );
+  } finally {
+    for (const child of children) {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+    }
+    await zones.stop();
+  }
+  for (const name of ["enterprise", "plant-a"]) {
+    for (const f of (await readdir(join(dir, name))).filter((f) => f.endsWith(".cpuprofile"))) {
+      const summary = topSelfTime(JSON.parse(await readFile(join(dir, name, f), "utf8")));
+      if (summary.totalMs < 2000) continue; // the tsx loader thread
+      console.log(`\n${name}: ${join(dir, name, f)} — ${summary.totalMs} ms sampled`);
+      console.table(summary.functions.slice(0, 20));
+      console.table(summary.packages.slice(0, 12));
+    }
+  }
+}
