@@ -28,6 +28,7 @@ import {
   categorySpecsOf,
   consumerSpecsOf,
   factLimitsOf,
+  rpcLimitsOf,
   zonePolicyOf,
 } from "./config/derive.js";
 import type { Config } from "./config/schema.js";
@@ -258,6 +259,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       createDrainInterceptor(() => draining),
     ],
     readMaxBytes: config.limits.max_request_bytes,
+    limits: rpcLimitsOf(config),
     logger: logger.child({ component: "rpc-server" }),
   });
   const readiness = (): Readiness => {

@@ -3,6 +3,7 @@ import type { BucketSpec } from "../adapters/jetstream/provisioning.js";
 import { type ConsumerSpec, peerConsumerName } from "../domain/consumer-policy.js";
 import type { FactLimits } from "../domain/fact-validation.js";
 import type { ZonePolicy } from "../domain/zone-policy.js";
+import type { RpcLimits } from "../server/rpc-limits.js";
 import type { BucketPolicy } from "../use-cases/artifacts.js";
 import type { Config } from "./schema.js";
 
@@ -99,4 +100,20 @@ export function bucketPoliciesOf(config: Config): Map<string, BucketPolicy> {
       },
     ]),
   );
+}
+
+/** What one client may cost the RPC listener. */
+export function rpcLimitsOf(config: Config): RpcLimits {
+  const l = config.limits;
+  return {
+    maxRequestBytes: l.max_request_bytes,
+    maxHeaderBytes: l.max_header_bytes,
+    maxConcurrentStreams: l.max_concurrent_streams,
+    maxSessionMemoryBytes: l.max_session_memory,
+    maxConnections: l.max_connections,
+    handshakeTimeoutMs: l.handshake_timeout,
+    idleTimeoutMs: l.idle_timeout,
+    requestIdleTimeoutMs: l.request_idle_timeout,
+    requestTimeoutMs: l.request_timeout,
+  };
 }

@@ -127,6 +127,23 @@ export const configSchema = z
         max_labels: z.number().int().min(0).max(256).default(32),
         max_batch_items: z.number().int().min(1).max(100_000).default(1000),
         max_request_bytes: size.default(8 * 1024 ** 2),
+        // The RPC listener (HTTP/2 and HTTP/1.1 over TLS); see src/server/rpc-limits.ts.
+        /** Request header block (HTTP/2 header list, HTTP/1.1 header section). */
+        max_header_bytes: size.default(16 * 1024),
+        /** Concurrent streams (RPCs in flight) per HTTP/2 connection. */
+        max_concurrent_streams: z.number().int().min(1).max(100_000).default(1000),
+        /** HTTP/2 protocol memory per connection (header tables, queued frames). */
+        max_session_memory: size.default(64 * 1024 ** 2),
+        /** Open connections on the RPC listener, TLS handshakes in progress included. */
+        max_connections: z.number().int().min(1).max(1_000_000).default(1000),
+        /** From TCP accept to a completed TLS handshake. */
+        handshake_timeout: duration.default(10_000),
+        /** A connection with no traffic at all for this long is closed; must exceed fetch.max_wait. */
+        idle_timeout: duration.default(120_000),
+        /** A request whose headers or body stop arriving for this long is cut off (slow uploads). */
+        request_idle_timeout: duration.default(30_000),
+        /** A request must arrive whole within this (over HTTP/2 all RPCs but PutObject uploads). */
+        request_timeout: duration.default(300_000),
       })
       .strict()
       .prefault({}),
@@ -236,6 +253,23 @@ export const configSchema = z
         });
       }
     }
+    const limits = c.limits;
+    const limit = (field: keyof typeof limits, message: string) =>
+      ctx.addIssue({ code: "custom", path: ["limits", field], message });
+    if (limits.max_request_bytes < 1024) limit("max_request_bytes", "must be at least 1KiB");
+    if (limits.max_header_bytes < 1024) limit("max_header_bytes", "must be at least 1KiB");
+    if (limits.max_session_memory < 1024 ** 2) limit("max_session_memory", "must be at least 1MiB");
+    for (const field of [
+      "handshake_timeout",
+      "idle_timeout",
+      "request_idle_timeout",
+      "request_timeout",
+    ] as const)
+      if (limits[field] < 100) limit(field, "must be at least 100ms");
+    if (limits.idle_timeout <= c.fetch.max_wait)
+      limit("idle_timeout", "must exceed fetch.max_wait, or parked long-polls are cut off");
+    if (limits.request_idle_timeout > limits.request_timeout)
+      limit("request_idle_timeout", "must not exceed limits.request_timeout");
     const secrets = [
       c.nats.password_file,
       c.nats.token_file,

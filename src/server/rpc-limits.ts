@@ -23,7 +23,10 @@ export interface RpcLimits {
   readonly idleTimeoutMs: number;
   /** A request whose headers or body stop arriving for this long is cut off (slow or stalled uploads). */
   readonly requestIdleTimeoutMs: number;
-  /** HTTP/1.1 only: a whole request, headers and body, must arrive within this. */
+  /**
+   * A request must have arrived whole within this: over HTTP/2 every RPC with one
+   * request message (all but uploads, which only have the idle limit), over HTTP/1.1 every request.
+   */
   readonly requestTimeoutMs: number;
 }
 
@@ -43,7 +46,8 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
 /** The HTTP/2 and TLS options of the listener that bound a client's cost. */
 export function rpcServerOptions(limits: RpcLimits): http2.SecureServerOptions {
   return {
-    // Node's default is 120 s of silence; a peer that stops mid-handshake holds a socket that long.
+    // Node's default is 120 s. Handshake bytes are consumed below the JS socket and never
+    // refresh its timer, so this is a deadline from accept even for a client dribbling bytes.
     handshakeTimeout: limits.handshakeTimeoutMs,
     // Clients offering only an ALPN protocol we do not speak are dropped as fast as a slow handshake.
     unknownProtocolTimeout: limits.handshakeTimeoutMs,

@@ -33,6 +33,8 @@ export interface RpcRequestHandlerOptions {
   readonly handler: Partial<UniversalHandlerOptions>;
   readonly contextValues: (req: NodeRequest) => ContextValues;
   readonly onDecodeFailure: DecodeFailureListener;
+  /** Sees each request for a known method before connect-es does (to guard it). */
+  readonly beforeDispatch?: (req: NodeRequest, method: DescMethod) => void;
   /** A response that could not be written (not a failed RPC: those are answered to the client). */
   readonly onWriteFailure: (method: DescMethod, reason: unknown) => void;
 }
@@ -77,6 +79,7 @@ export function createRpcRequestHandler(
       res.end();
       return;
     }
+    options.beforeDispatch?.(req, handler.method);
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))

@@ -8,11 +8,11 @@ import type { Logger } from "../ports/logger.js";
 import { createDecodeFailureInterceptor } from "../rpc/decode-failure-interceptor.js";
 import { codeName } from "../rpc/error-mapping.js";
 import { principalKey } from "../rpc/principal.js";
-import { enforceHandshakeDeadline } from "./handshake-deadline.js";
 import { type IdentitySource, identityOf } from "./peer-identity.js";
 import { applyConnectionLimits, DEFAULT_RPC_LIMITS, type RpcLimits, rpcServerOptions } from "./rpc-limits.js";
 import { createRpcRequestHandler } from "./rpc-request-handler.js";
 import { guardStalledRequest } from "./stalled-request-guard.js";
+import { tlsRefusalReason } from "./tls-refusal.js";
 
 export interface RpcServerOptions {
   readonly host: string;
@@ -74,6 +74,26 @@ export class RpcServer {
           },
           "rpc",
         ),
+      beforeDispatch: (req, method) => {
+        if (!("stream" in req)) return; // HTTP/1.1: Node's headersTimeout and requestTimeout apply.
+        // One request message has at most max_request_bytes; an upload stream may run for hours.
+        const upload = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+        const stall = {
+          idleMs: limits.requestIdleTimeoutMs,
+          totalMs: upload ? undefined : limits.requestTimeoutMs,
+        };
+        guardStalledRequest(req, stall, (reason) =>
+          rpcLogger.warn(
+            {
+              procedure: method.name,
+              principal: this.#principalOf(req),
+              remote: req.socket.remoteAddress,
+              reason,
+            },
+            "request cut off; stream reset",
+          ),
+        );
+      },
       onWriteFailure: (method, reason) =>
         rpcLogger.warn({ procedure: method.name, err: reason }, "rpc response could not be written"),
     });
@@ -88,30 +108,9 @@ export class RpcServer {
         minVersion: "TLSv1.3",
         allowHTTP1: true,
       },
-      (req, res) => {
-        if ("stream" in req) {
-          guardStalledRequest(req, limits.requestIdleTimeoutMs, () =>
-            rpcLogger.warn(
-              {
-                path: req.url,
-                principal: this.#principalOf(req),
-                remote: req.socket.remoteAddress,
-                idleMs: limits.requestIdleTimeoutMs,
-              },
-              "request body stalled; stream reset",
-            ),
-          );
-        }
-        handler(req, res);
-      },
+      handler,
     );
     applyConnectionLimits(this.#server, limits);
-    enforceHandshakeDeadline(this.#server, limits.handshakeTimeoutMs, (remote) =>
-      rpcLogger.warn(
-        { remote, reason: `handshake not completed within ${limits.handshakeTimeoutMs} ms` },
-        "TLS handshake refused",
-      ),
-    );
     this.#server.on("secureConnection", (socket: TLSSocket) => {
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
@@ -123,17 +122,8 @@ export class RpcServer {
       session.once("close", () => this.#sessions.delete(session));
     });
     this.#server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-      // In TLS 1.3 a refused client certificate surfaces as a bare "socket
-      // hang up"; the verification result on the socket says why.
-      const verification = socket.authorizationError;
-      options.logger.warn(
-        {
-          remote: socket.remoteAddress,
-          reason:
-            verification !== undefined && verification !== null
-              ? String(verification)
-              : (error.code ?? error.message),
-        },
+      rpcLogger.warn(
+        { remote: socket.remoteAddress, ...tlsRefusalReason(error, socket, limits.handshakeTimeoutMs) },
         "TLS handshake refused",
       );
     });
