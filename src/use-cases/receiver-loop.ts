@@ -31,8 +31,8 @@ export interface ReceiverLoopOptions {
 
 /**
  * Pulls one category from one peer: fetch → durable insert into the forward
- * buffer → confirm at the peer, only after the insert is durable; while a
- * backlog drains, the next fetch overlaps the insert and confirm. Facts at or
+ * buffer → confirm at the peer, only after the insert is durable; the next
+ * fetch overlaps the insert and the confirm. Facts at or
  * below the durable high-water mark of source offsets were already stored (a
  * crash between insert and confirm) and are only confirmed again, so nothing
  * is duplicated whatever the partition length, in O(1) memory.
@@ -49,9 +49,12 @@ export class ReceiverLoop {
     const o = this.#o;
     let highWaterMark: number | undefined;
     let attempt = 0;
-    // While a full batch is stored and confirmed, the next one is already on
-    // its way (FetchFacts after_offset), so a backlog drains at the speed of
-    // the slower side instead of the sum of both.
+    // Reads continue after the last fact received (FetchFacts after_offset),
+    // not after the peer's cursor, so the next batch is already on its way
+    // while this one is stored and confirmed: a backlog drains at the speed of
+    // the slower side instead of the sum of both. Any failure starts over
+    // from the durable cursor.
+    let after: number | undefined;
     let next: Promise<Fetched> | undefined;
     // The confirm of a stored batch travels while the next batch is stored;
     // it is awaited before the following confirm, so one is in flight at most.
@@ -61,11 +64,14 @@ export class ReceiverLoop {
       try {
         highWaterMark ??= await o.forward.highWaterMark(o.peer, o.category);
         stage = "peer";
-        const { facts } = await (next ?? o.link.fetch(o.consumer, o.batch, o.waitMs, signal));
+        const { facts } = await (next ?? this.#fetch(after, signal));
         next = undefined;
         const last = facts.at(-1);
         const behind = facts.length >= o.batch;
-        if (behind && last !== undefined) next = this.#prefetch(last.offset, signal);
+        if (last !== undefined) {
+          after = last.offset;
+          next = settleLater(this.#fetch(after, signal));
+        }
         const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
         if (fresh.length > 0) {
           // Artifacts first: a fact becomes visible only once its bytes are here and verified.
@@ -82,8 +88,6 @@ export class ReceiverLoop {
           stage = "peer";
           await confirming;
           confirming = settleLater(o.link.confirm(o.consumer, last.offset, AbortSignal.timeout(30_000)));
-          // Caught up, the next fetch reads from the cursor: it must have moved first.
-          if (!behind) await confirming;
         }
         attempt = 0;
         o.gate.report(behind ? "exchange_behind" : "exchange_caught_up");
@@ -92,6 +96,7 @@ export class ReceiverLoop {
         o.observer.progress(o.peer, o.category, highWaterMark, lag);
       } catch (error) {
         // A batch read ahead of a failure is dropped; the durable cursor decides what comes next.
+        after = undefined;
         next = undefined;
         confirming = undefined;
         if (signal.aborted) break;
@@ -114,9 +119,9 @@ export class ReceiverLoop {
     await confirming?.catch(() => undefined);
   }
 
-  #prefetch(after: number, signal: AbortSignal): Promise<Fetched> {
+  #fetch(after: number | undefined, signal: AbortSignal): Promise<Fetched> {
     const o = this.#o;
-    return settleLater(o.link.fetch(o.consumer, o.batch, o.waitMs, signal, after));
+    return o.link.fetch(o.consumer, o.batch, o.waitMs, signal, after);
   }
 }
 

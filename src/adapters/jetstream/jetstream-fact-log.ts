@@ -25,6 +25,12 @@ const READER_IDLE_MS = 120_000;
 const NO_WAIT_TIMEOUT_MS = 5_000;
 /** Longest silence between two replies of one pull before it is given up as broken. */
 const STALL_MS = 5_000;
+/**
+ * Byte budget of one fetch: a batch of large facts stops here instead of at
+ * its count (1000 facts of 64 KiB would be a 64 MiB response held in both
+ * nodes). A single fact larger than the budget still comes, alone.
+ */
+export const FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Reads buffers in offset order for named consumers. The durable cursor lives
@@ -84,7 +90,7 @@ export class JetStreamFactLog implements FactLog {
       reader = await this.#open(jsm, consumer, after);
       this.#readers.set(consumer.name, reader);
     }
-    let msgs = await pull(nc, reader, { batch: limit, no_wait: true }, NO_WAIT_TIMEOUT_MS);
+    let msgs = await pullSome(nc, reader, limit);
     const cancelled = () => signal?.aborted === true;
     if (msgs.length === 0 && waitMs > 0 && !cancelled()) {
       // Long-poll for the first fact only, then take whatever else is there.
@@ -100,9 +106,7 @@ export class JetStreamFactLog implements FactLog {
         await this.#drop(consumer.name);
         return [];
       }
-      if (msgs.length > 0 && limit > 1) {
-        msgs = msgs.concat(await pull(nc, reader, { batch: limit - 1, no_wait: true }, NO_WAIT_TIMEOUT_MS));
-      }
+      if (msgs.length > 0 && limit > 1) msgs = msgs.concat(await pullSome(nc, reader, limit - 1));
     }
     const facts = msgs.map(toStoredFact);
     const last = facts.at(-1);
@@ -154,7 +158,23 @@ export class JetStreamFactLog implements FactLog {
   }
 }
 
-type PullRequest = { batch: number; no_wait: true } | { batch: number; expires: number };
+type PullRequest = { batch: number; no_wait: true; max_bytes?: number } | { batch: number; expires: number };
+
+/** What is there now, up to `limit` facts and FETCH_MAX_BYTES; at least one fact when any exists. */
+async function pullSome(nc: NatsConnection, reader: Reader, limit: number): Promise<Msg[]> {
+  const ended = { byBudget: false };
+  const msgs = await pull(
+    nc,
+    reader,
+    { batch: limit, no_wait: true, max_bytes: FETCH_MAX_BYTES },
+    NO_WAIT_TIMEOUT_MS,
+    undefined,
+    ended,
+  );
+  if (msgs.length > 0 || !ended.byBudget) return msgs;
+  // The first fact alone is over the budget: it comes by itself.
+  return pull(nc, reader, { batch: 1, no_wait: true }, NO_WAIT_TIMEOUT_MS);
+}
 
 /**
  * One JetStream pull request ($JS.API.CONSUMER.MSG.NEXT). nats.js's fetch
@@ -178,6 +198,8 @@ export async function pull(
   timeoutMs: number,
   /** Ends the pull early; it then returns what arrived without checking completeness. */
   signal?: AbortSignal,
+  /** Set when the request's max_bytes ended the batch. */
+  ended?: { byBudget: boolean },
 ): Promise<Msg[]> {
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
@@ -203,6 +225,12 @@ export async function pull(
     for await (const m of sub) {
       arm(STALL_MS);
       const code = m.headers?.code ?? 0;
+      // 404/408: nothing (more) now; 409 MaxBytes: the byte budget ended the batch.
+      if (code === 409 && /max ?bytes/i.test(m.headers?.description ?? "")) {
+        if (ended !== undefined) ended.byBudget = true;
+        complete = true;
+        break;
+      }
       if (code === 404 || code === 408) {
         complete = true;
         break;

@@ -33,7 +33,10 @@ class FakePeer implements PeerLink {
       throw new DomainError("unavailable", "peer unreachable");
     }
     const from = Math.max(this.cursor, after ?? this.cursor);
-    return { facts: this.facts.filter((f) => f.offset > from).slice(0, limit), cursor: this.cursor };
+    const facts = this.facts.filter((f) => f.offset > from).slice(0, limit);
+    // Nothing to hand out: a real peer parks the long-poll, so the loop waits too.
+    if (facts.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    return { facts, cursor: this.cursor };
   }
 
   async confirm(_consumer: string, offset: number) {
