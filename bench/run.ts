@@ -4,14 +4,26 @@
  * ARCHITECTURE §9 comparison, see bench/README.md;
  * profile [--facts N] [--dir DIR] — --cpu-prof of the node's append path;
  * drain-profile [--backlog N] [--dir DIR] — --cpu-prof of both nodes during a drain;
+ * scaling [--sizes 100,…] [--backlogs 10000,…] — cost by fact size and backlog size;
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput.
  */
+import { execFileSync } from "node:child_process";
 import { measureArtifacts } from "./artifacts.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
 import { runProfile } from "./profile.js";
+import { runScaling } from "./scaling.js";
+
+// Nodes run as in production, compiled (`npm run build`, BSFG_USE_DIST=1):
+// under the tsx loader each node carries ~100 MiB more RSS. BSFG_BENCH_TSX=1
+// measures the sources as they are instead.
+if (process.env.BSFG_BENCH_TSX !== "1") {
+  console.error("[bench] npm run build (BSFG_BENCH_TSX=1 skips it and runs the sources under tsx)");
+  execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"] });
+  process.env.BSFG_USE_DIST = "1";
+}
 
 const args = process.argv.slice(2);
 const suite = args[0] === undefined || args[0].startsWith("--") ? "full" : args[0];
@@ -21,6 +33,8 @@ if (suite === "full") {
   await runFull(parseFullArgs(rest));
 } else if (suite === "drain-profile") {
   await runDrainProfile(rest);
+} else if (suite === "scaling") {
+  await runScaling(rest);
 } else if (suite === "profile") {
   await runProfile(rest);
 } else if (suite === "idempotency") {
@@ -35,7 +49,9 @@ if (suite === "full") {
   );
   console.table(await measureArtifacts(mib));
 } else {
-  console.error(`unknown bench suite "${suite}" (known: full, profile, idempotency, artifacts)`);
+  console.error(
+    `unknown bench suite "${suite}" (known: full, scaling, profile, drain-profile, idempotency, artifacts)`,
+  );
   process.exitCode = 2;
 }
 // Fixtures keep handles (sockets, timers) that need not outlive the report.
