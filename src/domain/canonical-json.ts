@@ -34,19 +34,31 @@ export function toCanonicalJson(text: string, field: string, maxDepth: number): 
 export function nestingDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+    if (c === 0x22) i = stringEnd(text, i);
     else if (c === 0x7b || c === 0x5b) {
       depth++;
       if (depth > max) max = depth;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return max;
+}
+
+/**
+ * Index of the quote that closes the string opened at `start` (text.length
+ * if none). Strings are most of a large document's bytes, so they are
+ * skipped with indexOf rather than looked at one character at a time.
+ */
+export function stringEnd(text: string, start: number): number {
+  let quote = start;
+  for (;;) {
+    quote = text.indexOf('"', quote + 1);
+    if (quote < 0) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
 }
 
 /**
@@ -76,8 +88,7 @@ function findDuplicateKey(text: string): string | undefined {
       expectKey = stack[stack.length - 1] instanceof Set;
       i++;
     } else if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const j = stringEnd(text, i);
       if (expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
         const keys = stack[stack.length - 1];

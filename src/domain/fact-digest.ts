@@ -8,20 +8,23 @@ import type { ValidatedAppend } from "./fact-validation.js";
  */
 export function digestInput(append: ValidatedAppend): string {
   const { envelope, fact } = append;
+  const envelopeJson = canonicalize({
+    message_id: envelope.messageId,
+    from_zone: envelope.fromZone,
+    to_zone: envelope.toZone,
+    correlation_id: envelope.correlationId,
+    causation_id: envelope.causationId,
+    labels: envelope.labels,
+    object_media_type: envelope.objectMediaType,
+    object_schema: envelope.objectSchema,
+  });
+  // The RFC 8785 form of {category, envelope, fact}, with the keys already in
+  // order. object_json is itself canonical JSON (no lone surrogates), so plain
+  // JSON.stringify gives its canonical string; running the canonicaliser over
+  // it again would scan up to a MiB per fact for nothing.
   return (
-    canonicalize({
-      category: append.category,
-      envelope: {
-        message_id: envelope.messageId,
-        from_zone: envelope.fromZone,
-        to_zone: envelope.toZone,
-        correlation_id: envelope.correlationId,
-        causation_id: envelope.causationId,
-        labels: envelope.labels,
-        object_media_type: envelope.objectMediaType,
-        object_schema: envelope.objectSchema,
-      },
-      fact: { subject: fact.subject, predicate: fact.predicate, object_json: fact.objectJson },
-    }) ?? ""
+    `{"category":${canonicalize(append.category)},"envelope":${envelopeJson},` +
+    `"fact":{"object_json":${JSON.stringify(fact.objectJson)},"predicate":${canonicalize(fact.predicate)},` +
+    `"subject":${canonicalize(fact.subject)}}}`
   );
 }

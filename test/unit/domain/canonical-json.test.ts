@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nestingDepth, toCanonicalJson } from "../../../src/domain/canonical-json.js";
 import { DomainError } from "../../../src/domain/errors.js";
@@ -55,3 +56,20 @@ function catchError(fn: () => unknown): DomainError {
   }
   throw new Error("expected a DomainError");
 }
+
+describe("nestingDepth and duplicate detection on generated documents", () => {
+  it("measure depth and accept every generated document regardless of quotes and backslashes in strings", () => {
+    const depthOf = (v: unknown): number =>
+      v !== null && typeof v === "object"
+        ? 1 + Math.max(0, ...Object.values(v as Record<string, unknown>).map(depthOf))
+        : 0;
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        const json = JSON.stringify(v) ?? "null";
+        expect(nestingDepth(json)).toBe(depthOf(v));
+        expect(() => toCanonicalJson(json, "f", 64)).not.toThrow();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
