@@ -111,6 +111,8 @@ export function rpcLimitsOf(config: Config): RpcLimits {
     maxConcurrentStreams: l.max_concurrent_streams,
     maxSessionMemoryBytes: l.max_session_memory,
     maxConnections: l.max_connections,
+    maxInflightRequests: l.max_inflight_requests,
+    maxInflightRequestBytes: l.max_inflight_request_bytes,
     handshakeTimeoutMs: l.handshake_timeout,
     idleTimeoutMs: l.idle_timeout,
     requestIdleTimeoutMs: l.request_idle_timeout,

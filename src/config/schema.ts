@@ -136,6 +136,10 @@ export const configSchema = z
         max_session_memory: size.default(64 * 1024 ** 2),
         /** Open connections on the RPC listener, TLS handshakes in progress included. */
         max_connections: z.number().int().min(1).max(1_000_000).default(1000),
+        /** Requests in progress across all connections; more are answered resource_exhausted. */
+        max_inflight_requests: z.number().int().min(1).max(1_000_000).default(2000),
+        /** Request body bytes requests in progress may hold (each counted up to max_request_bytes). */
+        max_inflight_request_bytes: size.default(128 * 1024 ** 2),
         /** From TCP accept to a completed TLS handshake. */
         handshake_timeout: duration.default(10_000),
         /** A connection with no traffic at all for this long is closed; must exceed fetch.max_wait. */
@@ -259,6 +263,8 @@ export const configSchema = z
     if (limits.max_request_bytes < 1024) limit("max_request_bytes", "must be at least 1KiB");
     if (limits.max_header_bytes < 1024) limit("max_header_bytes", "must be at least 1KiB");
     if (limits.max_session_memory < 1024 ** 2) limit("max_session_memory", "must be at least 1MiB");
+    if (limits.max_inflight_request_bytes < limits.max_request_bytes)
+      limit("max_inflight_request_bytes", "must be at least limits.max_request_bytes");
     for (const field of [
       "handshake_timeout",
       "idle_timeout",

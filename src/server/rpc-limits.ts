@@ -17,6 +17,10 @@ export interface RpcLimits {
   readonly maxSessionMemoryBytes: number;
   /** Open connections on the listener, TLS handshakes included. */
   readonly maxConnections: number;
+  /** Requests in progress across all connections (long-polls included). */
+  readonly maxInflightRequests: number;
+  /** Request body bytes those requests may buffer, each counted up to maxRequestBytes. */
+  readonly maxInflightRequestBytes: number;
   /** From TCP accept to a completed TLS handshake. */
   readonly handshakeTimeoutMs: number;
   /** A connection with no traffic at all for this long is closed. */
@@ -37,6 +41,8 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   maxConcurrentStreams: 1000,
   maxSessionMemoryBytes: 64 * 1024 ** 2,
   maxConnections: 1000,
+  maxInflightRequests: 2000,
+  maxInflightRequestBytes: 128 * 1024 ** 2,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
   requestIdleTimeoutMs: 30_000,

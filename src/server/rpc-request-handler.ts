@@ -23,6 +23,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
+import type { Admission } from "./request-budget.js";
 
 type NodeRequest = Parameters<typeof universalRequestFromNodeRequest>[0];
 type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
@@ -33,6 +34,8 @@ export interface RpcRequestHandlerOptions {
   readonly handler: Partial<UniversalHandlerOptions>;
   readonly contextValues: (req: NodeRequest) => ContextValues;
   readonly onDecodeFailure: DecodeFailureListener;
+  /** Admission for each request for a known method: its body is metered, its share released when it is over. */
+  readonly admit?: () => Admission;
   /** Sees each request for a known method before connect-es does (to guard it). */
   readonly beforeDispatch?: (req: NodeRequest, method: DescMethod) => void;
   /** A response that could not be written (not a failed RPC: those are answered to the client). */
@@ -81,7 +84,12 @@ export function createRpcRequestHandler(
     }
     options.beforeDispatch?.(req, handler.method);
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
-    handler(uReq)
+    const admission = options.admit?.();
+    // Not when universalResponseToNodeResponse settles: it waits for an 'end' event Node's
+    // responses never emit. 'close' comes once the response is done or the stream is gone.
+    if (admission !== undefined) res.once("close", () => admission.release());
+    const body = uReq.body as AsyncIterable<Uint8Array>;
+    handler(admission === undefined ? uReq : { ...uReq, body: admission.meter(body) })
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
         // The client went away: nothing to tell anyone.

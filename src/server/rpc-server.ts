@@ -9,6 +9,7 @@ import { createDecodeFailureInterceptor } from "../rpc/decode-failure-intercepto
 import { codeName } from "../rpc/error-mapping.js";
 import { principalKey } from "../rpc/principal.js";
 import { type IdentitySource, identityOf } from "./peer-identity.js";
+import { RequestBudget } from "./request-budget.js";
 import { applyConnectionLimits, DEFAULT_RPC_LIMITS, type RpcLimits, rpcServerOptions } from "./rpc-limits.js";
 import { createRpcRequestHandler } from "./rpc-request-handler.js";
 import { guardStalledRequest } from "./stalled-request-guard.js";
@@ -52,6 +53,12 @@ export class RpcServer {
       maxRequestBytes: options.readMaxBytes,
     };
     const rpcLogger = options.logger;
+    const budget = new RequestBudget({
+      maxRequests: limits.maxInflightRequests,
+      maxBytes: limits.maxInflightRequestBytes,
+      // One message plus the envelope header in front of it.
+      perRequestBytes: limits.maxRequestBytes + 5,
+    });
     const handler = createRpcRequestHandler({
       routes: options.routes,
       handler: {
@@ -74,6 +81,7 @@ export class RpcServer {
           },
           "rpc",
         ),
+      admit: () => budget.enter(),
       beforeDispatch: (req, method) => {
         if (!("stream" in req)) return; // HTTP/1.1: Node's headersTimeout and requestTimeout apply.
         // One request message has at most max_request_bytes; an upload stream may run for hours.

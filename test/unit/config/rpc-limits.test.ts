@@ -35,7 +35,7 @@ describe("RPC listener limits in the config", () => {
 
   it("refuses limits that would break the node or protect nothing, naming each", () => {
     const result = parseConfig(
-      `${minimal}limits: { max_header_bytes: 100, max_session_memory: 1KiB, handshake_timeout: 0, idle_timeout: 20s, request_idle_timeout: 10m }\nfetch: { max_wait: 30s }\n`,
+      `${minimal}limits: { max_header_bytes: 100, max_session_memory: 1KiB, handshake_timeout: 0, idle_timeout: 20s, request_idle_timeout: 10m, max_inflight_request_bytes: 1MiB }\nfetch: { max_wait: 30s }\n`,
       {},
     );
     if (result.ok) throw new Error("expected problems");
@@ -46,6 +46,7 @@ describe("RPC listener limits in the config", () => {
         "limits.handshake_timeout: must be at least 100ms",
         "limits.idle_timeout: must exceed fetch.max_wait, or parked long-polls are cut off",
         "limits.request_idle_timeout: must not exceed limits.request_timeout",
+        "limits.max_inflight_request_bytes: must be at least limits.max_request_bytes",
       ]),
     );
   });
