@@ -100,7 +100,16 @@ export const configSchema = z
     nats: z
       .object({
         servers: z
-          .array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, "must be a nats:// or tls:// URL"))
+          .array(
+            z
+              .string()
+              .regex(/^(nats|tls):\/\/[^\s]+$/, "must be a nats:// or tls:// URL")
+              // URLs are logged and shown; credentials belong in files (user + password_file, token_file, ...).
+              .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), {
+                message:
+                  "must not carry credentials; use nats.user with nats.password_file, or nats.token_file",
+              }),
+          )
           .min(1),
         user: z.string().optional(),
         password_file: z.string().optional(),

@@ -14,7 +14,21 @@ export function createLogger(options: LoggerOptions): PinoLogger {
       level: options.level,
       base: { zone: options.zone },
       redact: {
-        paths: ["password", "pass", "token", "key", "*.password", "*.token", "*.key"],
+        // Defence in depth: no code logs these, and the secrets test checks the output.
+        paths: [
+          "password",
+          "pass",
+          "token",
+          "key",
+          "seed",
+          "authorization",
+          "*.password",
+          "*.pass",
+          "*.token",
+          "*.key",
+          "*.seed",
+          "*.authorization",
+        ],
         censor: "[redacted]",
       },
     },

@@ -342,6 +342,13 @@ describe("hostile input", () => {
       })();
       expect(missing).toBe("NotFound");
     }
+    // A streaming RPC is logged with the outcome its stream ended with, not "ok" when it started.
+    expect(
+      running.logs().some((l) => l.msg === "rpc" && l.procedure === "GetObject" && l.code === "not_found"),
+    ).toBe(true);
+    expect(
+      running.logs().some((l) => l.msg === "rpc" && l.procedure === "GetObject" && l.code === "ok"),
+    ).toBe(false);
     const nc = await connect({ servers: nats.url });
     try {
       const jsm = await jetstreamManager(nc);
