@@ -212,7 +212,12 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
 }
 
 /** Paced appends in enterprise; a long-polling FetchFacts loop on plant-a's local consumer timestamps each arrival. */
-async function measureLatency(producers: readonly Boundary[], plant: Zone, ca: string, o: GatewayOptions) {
+export async function measureLatency(
+  producers: readonly Boundary[],
+  plant: Zone,
+  ca: string,
+  o: GatewayOptions,
+) {
   const consumerName = "operational-reader";
   const reader = clientFor(plant.rpcUrl, ca, plant.app);
   // Skip the drained backlog: move the local cursor to the forward buffer's head.

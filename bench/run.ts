@@ -13,6 +13,7 @@ import { measureArtifacts } from "./artifacts.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
+import { PRODUCTION_NODE_OPTIONS } from "./production-node-options.js";
 import { runProfile } from "./profile.js";
 import { runScaling } from "./scaling.js";
 
@@ -24,6 +25,8 @@ if (process.env.BSFG_BENCH_TSX !== "1") {
   execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"] });
   process.env.BSFG_USE_DIST = "1";
 }
+// The V8 flags deploy/systemd and deploy/docker run the node with.
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, PRODUCTION_NODE_OPTIONS].filter(Boolean).join(" ");
 
 const args = process.argv.slice(2);
 const suite = args[0] === undefined || args[0].startsWith("--") ? "full" : args[0];

@@ -6,6 +6,7 @@ import { join, relative } from "node:path";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
+import { PRODUCTION_NODE_OPTIONS } from "../../bench/production-node-options.js";
 import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
 import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { REFERENCE_BUCKET } from "../../src/adapters/jetstream/kv-reference-registry.js";
@@ -581,5 +582,15 @@ describe("deploy/grafana/bsfg-dashboard.json", () => {
     const missing = [...names].filter((n) => !covered.has(n));
     // When this fails, a metric was added: give it a panel in deploy/grafana/bsfg-dashboard.json.
     expect(missing).toEqual([]);
+  });
+});
+
+describe("node runtime flags", () => {
+  it("runs the node with the V8 flags the benchmark measured, under systemd and in the image", () => {
+    const unit = read("deploy/systemd/bsfg.service").match(/^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m)?.[1];
+    const image = read("deploy/docker/Dockerfile").match(/^ENV NODE_OPTIONS=(.*)$/m)?.[1];
+    for (const flags of [unit, image]) {
+      expect(flags?.split(" ")).toEqual(expect.arrayContaining(PRODUCTION_NODE_OPTIONS.split(" ")));
+    }
   });
 });
