@@ -6,7 +6,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCertificateAuthority, issueCertificate } from "../../src/pki/dev-pki.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
-import { clientFor, type RunningTestNode, startTestNode, testConfig } from "../fixtures/test-node.js";
+import {
+  clientFor,
+  eventually,
+  type RunningTestNode,
+  startTestNode,
+  testConfig,
+} from "../fixtures/test-node.js";
 import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
 
 let nats: NatsServerHandle;
@@ -47,6 +53,38 @@ describe("TLS and identity", () => {
     });
     expect(outcome).not.toBe("connected");
     expect(outcome).toMatch(/VERSION|PROTOCOL/);
+  });
+
+  it("refuses not-yet-valid, expired and foreign-CA client certificates, logging why", async () => {
+    running ??= await startTestNode(testConfig(nats.url, pki));
+    await running.node.whenReady();
+    const cases = [
+      {
+        who: pki.notYetValid,
+        reason: "CERT_NOT_YET_VALID",
+        explanation: "the client certificate is not valid yet (its notBefore is in the future)",
+      },
+      { who: pki.expired, reason: "CERT_HAS_EXPIRED", explanation: "the client certificate has expired" },
+      {
+        who: pki.rogue,
+        reason: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        explanation: "the client certificate is not signed by a CA in tls.ca",
+      },
+    ];
+    for (const { who, reason, explanation } of cases) {
+      const refusals = () =>
+        running
+          .logs()
+          .filter(
+            (l) => l.msg === "TLS handshake refused" && l.reason === reason && l.explanation === explanation,
+          ).length;
+      const before = refusals();
+      const error = await clientFor(running.url, pki.ca, who)
+        .appendFact(fact(`tls-${reason}`))
+        .catch((e: unknown) => ConnectError.from(e));
+      expect(error, reason).toBeInstanceOf(ConnectError);
+      await eventually(() => refusals() > before, 10_000, `${reason} logged`);
+    }
   });
 
   it("reads the principal from the URI SAN when configured, ignoring the CN", async () => {

@@ -73,6 +73,7 @@ beforeAll(async () => {
     clients: { erp: files, admin: files, stranger: files, "plant-a-bsfg": files },
     rogue: files,
     expired: files,
+    notYetValid: files,
   };
   running = await startTestNode(testConfig(nats.url, pki));
   await running.node.whenReady();
