@@ -17,7 +17,8 @@ import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
 // The bound: the idle node is ~150 MiB (sources compiled in-process); under
 // this load the per-stream state of 1,600 concurrent streams, the request
 // budget (32 MiB) and allocator churn add ~200 MiB. Without the request
-// budget the same load took the node past 900 MiB, so the bound tells the two apart.
+// budget the same load took the node to ~550 MiB (an all-oversized one past
+// 870 MiB), so the bound tells the two apart.
 
 const RSS_BOUND_BYTES = 512 * 1024 ** 2;
 const CONNECTIONS = 4;
