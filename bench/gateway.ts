@@ -152,6 +152,13 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
     // The largest receiver batch the schema allows; long-poll 1 s; quick retry after heal.
     receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
     log_level: o.logLevel,
+    // Room for a 1M-fact backlog (~0.9 GB stored) below the 80 % back-pressure line.
+    categories: {
+      operational: { max_age: "7d", max_bytes: "4GiB" },
+      audit: { max_age: "30d", max_bytes: "1GiB" },
+      documents: { max_age: "7d", max_bytes: "1GiB" },
+      telemetry: { max_age: "3d", max_bytes: "1GiB", dedup: "window" },
+    },
   }));
   let profiled: ChildProcess | undefined;
   try {
