@@ -50,17 +50,8 @@ export class ConsumerReads {
     }
     const cursor = await this.#o.cursors.get(name);
     const after = Math.max(cursor, afterOffset ?? cursor);
-    if (after > cursor) {
-      // Past the head, facts stored later in between would be skipped unseen.
-      const head = await this.#o.log.head(spec);
-      if (after > head) {
-        throw new DomainError(
-          "precondition_failed",
-          `after_offset: ${after} is beyond the last stored fact (${head}) of consumer "${name}"`,
-          { field: "after_offset" },
-        );
-      }
-    }
+    // Past the head, facts stored later in between would be skipped unseen.
+    if (after > cursor) await this.#notBeyondHead(spec, "after_offset", after);
     const facts = await this.#o.log.read(
       spec,
       after,
@@ -79,17 +70,21 @@ export class ConsumerReads {
       this.#o.observer.confirmed(name, current);
       return current;
     }
+    await this.#notBeyondHead(spec, "offset", offset);
+    const cursor = await this.#o.cursors.advance(name, offset);
+    this.#o.observer.confirmed(name, cursor);
+    return cursor;
+  }
+
+  async #notBeyondHead(spec: ConsumerSpec, field: string, offset: number): Promise<void> {
     const head = await this.#o.log.head(spec);
     if (offset > head) {
       throw new DomainError(
         "precondition_failed",
-        `offset: ${offset} is beyond the last stored fact (${head}) of consumer "${name}"`,
-        { field: "offset" },
+        `${field}: ${offset} is beyond the last stored fact (${head}) of consumer "${spec.name}"`,
+        { field },
       );
     }
-    const cursor = await this.#o.cursors.advance(name, offset);
-    this.#o.observer.confirmed(name, cursor);
-    return cursor;
   }
 
   /** The durable cursor of every consumer (for status and metrics after restarts). */

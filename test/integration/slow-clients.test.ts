@@ -83,6 +83,32 @@ async function stillServes(id: string): Promise<void> {
   expect(res.duplicate).toBe(false);
 }
 
+/** One HTTP/1.1 exchange over TLS: writes `payload` (then a byte every 100 ms if `dribble`), returns all the node said until it closed. */
+async function http1(payload: string, dribble = false): Promise<string> {
+  const socket = tls.connect({
+    ...credentials(),
+    host: "127.0.0.1",
+    port: running.node.rpcAddress.port,
+    servername: "localhost",
+    ALPNProtocols: ["http/1.1"],
+  });
+  await once(socket, "secureConnect");
+  let received = "";
+  socket.on("data", (d: Buffer) => {
+    received += d.toString();
+  });
+  socket.on("error", () => {});
+  socket.write(payload);
+  const timer = dribble
+    ? setInterval(() => {
+        if (!socket.destroyed) socket.write("x");
+      }, 100)
+    : undefined;
+  await once(socket, "close");
+  clearInterval(timer);
+  return received;
+}
+
 describe("slow and stalling clients", () => {
   it("closes a connection that never starts its TLS handshake, saying why", async () => {
     const before = handshakeTimeouts();
@@ -188,30 +214,6 @@ describe("slow and stalling clients", () => {
   });
 
   it("answers HTTP/1.1 requests whose headers or body stall with 408 and closes them", async () => {
-    const http1 = async (payload: string, dribble = false): Promise<string> => {
-      const socket = tls.connect({
-        ...credentials(),
-        host: "127.0.0.1",
-        port: running.node.rpcAddress.port,
-        servername: "localhost",
-        ALPNProtocols: ["http/1.1"],
-      });
-      await once(socket, "secureConnect");
-      let received = "";
-      socket.on("data", (d: Buffer) => {
-        received += d.toString();
-      });
-      socket.on("error", () => {});
-      socket.write(payload);
-      const timer = dribble
-        ? setInterval(() => {
-            if (!socket.destroyed) socket.write("x");
-          }, 100)
-        : undefined;
-      await once(socket, "close");
-      clearInterval(timer);
-      return received;
-    };
     const partialHeaders = await http1("POST /bsfg.v1.BoundaryService/AppendFact HTTP/1.1\r\nHost: x\r\n");
     expect(partialHeaders).toMatch(/^HTTP\/1\.1 408/);
     const dribbledBody = await http1(
@@ -248,21 +250,9 @@ describe("slow and stalling clients", () => {
     } finally {
       session.destroy();
     }
-    const socket = tls.connect({
-      ...credentials(),
-      host: "127.0.0.1",
-      port: running.node.rpcAddress.port,
-      servername: "localhost",
-      ALPNProtocols: ["http/1.1"],
-    });
-    await once(socket, "secureConnect");
-    let received = "";
-    socket.on("data", (d: Buffer) => {
-      received += d.toString();
-    });
-    socket.on("error", () => {});
-    socket.write(`POST /bsfg.v1.BoundaryService/AppendFact HTTP/1.1\r\nHost: x\r\nx-big: ${big}\r\n\r\n`);
-    await once(socket, "close");
+    const received = await http1(
+      `POST /bsfg.v1.BoundaryService/AppendFact HTTP/1.1\r\nHost: x\r\nx-big: ${big}\r\n\r\n`,
+    );
     expect(received).toMatch(/^HTTP\/1\.1 431/);
     await stillServes("slow-7");
   });
