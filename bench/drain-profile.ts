@@ -9,10 +9,9 @@ import { once } from "node:events";
 import { mkdir, mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
-import { appendBatches, startProfiledNode, streamLastSeq } from "./gateway.js";
+import { appendBatches, healAndTimeDrain, startProfiledNode, streamLastSeq } from "./gateway.js";
 import { round } from "./load.js";
 import { topSelfTime } from "./profile.js";
 
@@ -40,15 +39,7 @@ export async function runDrainProfile(argv: readonly string[]): Promise<void> {
       await mkdir(zoneDir, { recursive: true });
       children.push(await startProfiledNode(zone, zoneDir));
     }
-    const started = performance.now();
-    ent.proxy.heal();
-    for (;;) {
-      const status = await plant.status();
-      const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
-      if ((imp?.high_water_mark ?? 0) >= target) break;
-      await delay(50);
-    }
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = await healAndTimeDrain(ent, plant, target, 30 * 60_000);
     console.log(
       `drained ${target} facts in ${round(seconds, 2)} s = ${Math.round(target / seconds)} facts/s`,
     );

@@ -138,6 +138,28 @@ export async function startProfiledNode(zone: Zone, dir: string): Promise<ChildP
   }
 }
 
+/**
+ * Heals enterprise's link and returns the seconds until plant-a's import
+ * high-water mark for enterprise/operational reaches `target`.
+ */
+export async function healAndTimeDrain(
+  ent: Zone,
+  plant: Zone,
+  target: number,
+  maxMs: number,
+): Promise<number> {
+  const started = performance.now();
+  ent.proxy.heal();
+  const until = Date.now() + maxMs;
+  for (;;) {
+    const status = await plant.status();
+    const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
+    if ((imp?.high_water_mark ?? 0) >= target) return (performance.now() - started) / 1000;
+    if (Date.now() > until) throw new Error(`drain stuck at ${imp?.high_water_mark} of ${target}`);
+    await delay(50);
+  }
+}
+
 export async function streamLastSeq(natsUrl: string, stream: string): Promise<number> {
   const nc = await connect({ servers: natsUrl });
   try {
@@ -192,17 +214,7 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
     const target = await streamLastSeq(ent.nats.url, "facts_operational");
 
     rss = new RssSampler(pids);
-    const started = performance.now();
-    ent.proxy.heal();
-    const until = Date.now() + Math.max(o.maxPhaseMs, 30 * 60_000);
-    for (;;) {
-      const status = await plant.status();
-      const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
-      if ((imp?.high_water_mark ?? 0) >= target) break;
-      if (Date.now() > until) throw new Error(`drain stuck at ${imp?.high_water_mark} of ${target}`);
-      await delay(50);
-    }
-    const drainSeconds = (performance.now() - started) / 1000;
+    const drainSeconds = await healAndTimeDrain(ent, plant, target, Math.max(o.maxPhaseMs, 30 * 60_000));
     const drain = {
       facts: target,
       seconds: round(drainSeconds, 3),

@@ -9,13 +9,12 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@connectrpc/connect";
 import type { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
 import { clientFor } from "../test/fixtures/test-node.js";
-import { startZones, type Zone } from "../test/fixtures/zones.js";
-import { streamLastSeq } from "./gateway.js";
+import { startZones } from "../test/fixtures/zones.js";
+import { healAndTimeDrain, streamLastSeq } from "./gateway.js";
 import { drive, RssSampler, round } from "./load.js";
 
 type Boundary = Client<typeof BoundaryService>;
@@ -69,18 +68,6 @@ async function appendSized(clients: readonly Boundary[], prefix: string, total: 
   });
 }
 
-async function drainTo(plant: Zone, target: number): Promise<number> {
-  const started = performance.now();
-  const until = Date.now() + 30 * 60_000;
-  for (;;) {
-    const status = await plant.status();
-    const imp = status.imports.find((i) => i.peer === "enterprise" && i.category === "operational");
-    if ((imp?.high_water_mark ?? 0) >= target) return (performance.now() - started) / 1000;
-    if (Date.now() > until) throw new Error(`drain stuck at ${imp?.high_water_mark} of ${target}`);
-    await delay(50);
-  }
-}
-
 export async function runScaling(argv: readonly string[]): Promise<void> {
   const sizes = list(argv, "sizes", [100, 1024, 16 * 1024, 64 * 1024]);
   const backlogs = list(argv, "backlogs", [10_000, 50_000, 200_000]);
@@ -106,8 +93,7 @@ export async function runScaling(argv: readonly string[]): Promise<void> {
       const appendRss = rss.stop();
       const target = await streamLastSeq(ent.nats.url, "facts_operational");
       rss = new RssSampler(pids);
-      ent.proxy.heal();
-      const seconds = await drainTo(plant, target);
+      const seconds = await healAndTimeDrain(ent, plant, target, 30 * 60_000);
       const drainRss = rss.stop();
       bySize.push({
         factBytes: bytes,
@@ -129,8 +115,7 @@ export async function runScaling(argv: readonly string[]): Promise<void> {
       const append = await appendSized(clients, `b${backlog}`, backlog, 300);
       const target = await streamLastSeq(ent.nats.url, "facts_operational");
       const rss = new RssSampler(pids);
-      ent.proxy.heal();
-      const seconds = await drainTo(plant, target);
+      const seconds = await healAndTimeDrain(ent, plant, target, 30 * 60_000);
       const drainRss = rss.stop();
       byBacklog.push({
         backlog: target - before,
