@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { DestinationStream, Logger as PinoLogger } from "pino";
@@ -238,11 +237,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const rpc = new RpcServer({
     host: config.listen.rpc.host,
     port: config.listen.rpc.port,
-    tls: {
-      key: readFileSync(config.tls.key),
-      cert: readFileSync(config.tls.cert),
-      ca: readFileSync(config.tls.ca),
-    },
+    tls: nodeTls,
     identity: config.tls.identity,
     routes: createRoutes(
       createBoundaryService({

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { fail, failWith } from "./cli-failure.js";
 import type { CliIo } from "./cli-io.js";
@@ -23,13 +23,14 @@ export interface GetObjectFlags extends Omit<ClientFlags, "key"> {
  */
 export async function getObjectCommand(io: CliIo, flags: GetObjectFlags): Promise<number> {
   const partial = `${flags.output}.partial`;
+  let progress: TransferProgress | undefined;
+  let out: WriteStream | undefined;
   try {
     const { key: _objectKey, tlsKey, ...endpoint } = flags;
     const { client } = resolveClient({ ...endpoint, ...(tlsKey !== undefined && { key: tlsKey }) }, io.env);
-    const out = createWriteStream(partial);
+    out = createWriteStream(partial);
     const hash = createHash("sha256");
     let info: { digest: string; size: bigint } | undefined;
-    let progress: TransferProgress | undefined;
     let received = 0;
     const started = Date.now();
     for await (const res of client.getObject({ bucket: flags.bucket, key: flags.key })) {
@@ -69,6 +70,8 @@ export async function getObjectCommand(io: CliIo, flags: GetObjectFlags): Promis
     }
     return 0;
   } catch (error) {
+    progress?.finish();
+    out?.destroy();
     await rm(partial, { force: true });
     return failWith(io, flags.json, error);
   }

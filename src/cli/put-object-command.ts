@@ -5,7 +5,7 @@ import type { PutObjectRequest } from "../gen/bsfg/v1/boundary_pb.js";
 import { fail, failWith } from "./cli-failure.js";
 import type { CliIo } from "./cli-io.js";
 import { type ClientFlags, resolveClient } from "./client-options.js";
-import { createTransferProgress, transferSummary } from "./transfer-progress.js";
+import { createTransferProgress, type TransferProgress, transferSummary } from "./transfer-progress.js";
 
 /** `key` is the object key here; the TLS key comes as `tlsKey` (flag `--tls-key`). */
 export interface PutObjectFlags extends Omit<ClientFlags, "key"> {
@@ -24,12 +24,14 @@ const CHUNK_BYTES = 1024 * 1024;
  * node stored exactly the bytes that were read.
  */
 export async function putObjectCommand(io: CliIo, file: string, flags: PutObjectFlags): Promise<number> {
+  let progress: TransferProgress | undefined;
   try {
     const { key: _objectKey, tlsKey, ...endpoint } = flags;
     const { client } = resolveClient({ ...endpoint, ...(tlsKey !== undefined && { key: tlsKey }) }, io.env);
     const size = (await stat(file)).size;
     const hash = createHash("sha256");
-    const progress = createTransferProgress(io, "put", size);
+    progress = createTransferProgress(io, "put", size);
+    const bar = progress;
     const started = Date.now();
     const messages = (async function* (): AsyncIterable<PutObjectRequest> {
       yield {
@@ -46,7 +48,7 @@ export async function putObjectCommand(io: CliIo, file: string, flags: PutObject
       for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
         const bytes = chunk as Buffer;
         hash.update(bytes);
-        progress.advance(bytes.length);
+        bar.advance(bytes.length);
         yield { part: { case: "chunk", value: bytes } } as unknown as PutObjectRequest;
       }
     })();
@@ -64,6 +66,7 @@ export async function putObjectCommand(io: CliIo, file: string, flags: PutObject
       );
     return 0;
   } catch (error) {
+    progress?.finish();
     return failWith(io, flags.json, error);
   }
 }

@@ -3,6 +3,7 @@ import type { CliIo } from "./cli-io.js";
 
 export interface TransferProgress {
   advance(bytes: number): void;
+  /** Stops the bar (its redraw timer would keep the process alive); idempotent, also after a failure. */
   finish(): void;
 }
 
@@ -32,12 +33,15 @@ export function createTransferProgress(io: CliIo, label: string, totalBytes: num
     rate: (done / MIB / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
   });
   bar.start(Math.max(1, totalBytes), 0, payload());
+  let finished = false;
   return {
     advance(bytes) {
       done += bytes;
       bar.update(done, payload());
     },
     finish() {
+      if (finished) return;
+      finished = true;
       bar.update(done, payload());
       bar.stop();
     },

@@ -21,11 +21,13 @@ import type { AppendFacts } from "../use-cases/append-facts.js";
 import type { Artifacts } from "../use-cases/artifacts.js";
 import type { ConsumerReads } from "../use-cases/consumer-reads.js";
 import type { AppendMetrics } from "./append-metrics.js";
+import { clampOffset } from "./clamp-offset.js";
 import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
 import { toAppendRequest } from "./fact-mapping.js";
 import { createObjectHandlers, type TransferObserver } from "./object-service.js";
 import { principalKey } from "./principal.js";
 import { toStoredFactMessage } from "./stored-fact-mapping.js";
+import { withEitherSignal } from "./with-either-signal.js";
 
 export interface BoundaryServiceDeps {
   readonly appendFacts: AppendFacts;
@@ -48,13 +50,15 @@ export function createBoundaryService(
 
   async function fetchFacts(req: FetchFactsRequest, ctx: HandlerContext): Promise<FetchFactsResponse> {
     try {
-      const { facts, cursor } = await consumerReads.fetch(
-        ctx.values.get(principalKey),
-        req.consumerName,
-        req.limit,
-        req.waitMs,
-        AbortSignal.any([ctx.signal, deps.drainSignal]),
-        req.afterOffset === undefined ? undefined : clampOffset(req.afterOffset),
+      const { facts, cursor } = await withEitherSignal(ctx.signal, deps.drainSignal, (signal) =>
+        consumerReads.fetch(
+          ctx.values.get(principalKey),
+          req.consumerName,
+          req.limit,
+          req.waitMs,
+          signal,
+          req.afterOffset === undefined ? undefined : clampOffset(req.afterOffset),
+        ),
       );
       return create(FetchFactsResponseSchema, {
         facts: facts.map(toStoredFactMessage),
@@ -153,9 +157,4 @@ export function createBoundaryService(
     confirmReceipt,
     ...createObjectHandlers(deps.artifacts, deps.onTransfer),
   };
-}
-
-/** Offsets past 2^53 cannot exist in a stream; clamping keeps the "beyond the head" answer. */
-function clampOffset(offset: bigint): number {
-  return offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
 }

@@ -11,6 +11,7 @@ import {
   PutObjectResponseSchema,
 } from "../gen/bsfg/v1/boundary_pb.js";
 import type { Artifacts } from "../use-cases/artifacts.js";
+import { clampOffset } from "./clamp-offset.js";
 import { toConnectError } from "./error-mapping.js";
 import { principalKey } from "./principal.js";
 
@@ -59,9 +60,12 @@ export function createObjectHandlers(
   async function* getObject(req: GetObjectRequest, ctx: HandlerContext): AsyncIterable<GetObjectResponse> {
     let object: Awaited<ReturnType<Artifacts["get"]>>;
     try {
-      const offset =
-        req.offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.offset);
-      object = await artifacts.get(ctx.values.get(principalKey), req.bucket, req.key, offset);
+      object = await artifacts.get(
+        ctx.values.get(principalKey),
+        req.bucket,
+        req.key,
+        clampOffset(req.offset),
+      );
     } catch (error) {
       throw toConnectError(error);
     }

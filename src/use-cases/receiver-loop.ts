@@ -1,5 +1,6 @@
 import type { StoredFact } from "../domain/fact.js";
 import { backoffDelayMs } from "../domain/gate.js";
+import { settleLater } from "../domain/settle-later.js";
 import type { Clock } from "../ports/clock.js";
 import type { ForwardBuffer } from "../ports/forward-buffer.js";
 import type { Logger } from "../ports/logger.js";
@@ -123,12 +124,6 @@ export class ReceiverLoop {
     const o = this.#o;
     return o.link.fetch(o.consumer, o.batch, o.waitMs, signal, after);
   }
-}
-
-/** A promise whose failure is seen when (and if) the loop awaits it; until then it is not unhandled. */
-function settleLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;

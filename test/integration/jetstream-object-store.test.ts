@@ -196,3 +196,25 @@ describe("resumable copies and offset reads", () => {
     expect(Object.keys(info.state.subjects ?? {})).toEqual([]);
   });
 });
+
+describe("JetStreamObjectStore under a refused chunk", () => {
+  it("fails the upload (and only it) when a chunk is refused while the next one is still on its way", async () => {
+    await provisionBuckets(
+      jsm,
+      [{ name: "tiny", maxBytes: 3 * CHUNK_BYTES, replicas: 1, storage: "file" }],
+      silentLogger,
+    );
+    // A slow client: the bucket fills at the fourth chunk, whose refusal arrives while
+    // the store waits for the fifth. Unobserved, that rejection would end the process.
+    async function* slow(): AsyncIterable<Uint8Array> {
+      for (let i = 0; i < 6; i++) {
+        yield randomBytes(CHUNK_BYTES);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+    expect(await kindOf(store.put("tiny", "slow-and-too-big", "", slow(), limits))).toBe("back_pressure");
+    const data = randomBytes(1000);
+    await store.put("artifacts", "after-refusal", "", chunked(data, 500), limits);
+    expect(sha(await collect((await store.get("artifacts", "after-refusal", 0)).chunks))).toBe(sha(data));
+  });
+});

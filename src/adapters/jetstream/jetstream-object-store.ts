@@ -8,6 +8,7 @@ import {
 } from "@nats-io/jetstream";
 import { headers, type Msg, type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
+import { settleLater } from "../../domain/settle-later.js";
 import type { ObjectInfo, ObjectStore, PutExpectations, PutResult } from "../../ports/object-store.js";
 import { encodeToken } from "./category-spec.js";
 import { pull, streamSequence } from "./jetstream-fact-log.js";
@@ -167,7 +168,10 @@ export class JetStreamObjectStore implements ObjectStore {
           }
           const h = headers();
           h.set(OFFSET_HEADER, String(upload.size));
-          inFlight.push(js.publish(subject, piece, { headers: h, timeout: this.#o.publishTimeoutMs }));
+          // Settled in order below; one failing while the next chunk is awaited must not crash the node.
+          inFlight.push(
+            settleLater(js.publish(subject, piece, { headers: h, timeout: this.#o.publishTimeoutMs })),
+          );
           upload.hash.update(piece);
           upload.size += piece.length;
           upload.chunks++;
