@@ -24,6 +24,8 @@ export interface ConsumerReadsOptions {
  */
 export class ConsumerReads {
   readonly #o: ConsumerReadsOptions;
+  /** The highest offset handed out per consumer since this node started. */
+  readonly #handedOut = new Map<string, number>();
 
   constructor(options: ConsumerReadsOptions) {
     this.#o = options;
@@ -50,8 +52,11 @@ export class ConsumerReads {
     }
     const cursor = await this.#o.cursors.get(name);
     const after = Math.max(cursor, afterOffset ?? cursor);
-    // Past the head, facts stored later in between would be skipped unseen.
-    if (after > cursor) await this.#notBeyondHead(spec, "after_offset", after);
+    // Past the head, facts stored later in between would be skipped unseen. An
+    // offset this node handed out itself exists, so a pipelining receiver's
+    // read-ahead costs no extra look at the head.
+    if (after > cursor && after > (this.#handedOut.get(name) ?? 0))
+      await this.#notBeyondHead(spec, "after_offset", after);
     const facts = await this.#o.log.read(
       spec,
       after,
@@ -59,6 +64,9 @@ export class ConsumerReads {
       waitMs,
       signal,
     );
+    const last = facts.at(-1);
+    if (last !== undefined && last.offset > (this.#handedOut.get(name) ?? 0))
+      this.#handedOut.set(name, last.offset);
     this.#o.observer.fetched(name, facts.length);
     return { facts, cursor };
   }

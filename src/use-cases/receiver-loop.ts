@@ -56,7 +56,7 @@ export class ReceiverLoop {
     // the slower side instead of the sum of both. Any failure starts over
     // from the durable cursor.
     let after: number | undefined;
-    let next: Promise<Fetched> | undefined;
+    let next: { readonly fetched: Promise<Fetched>; readonly cancel: () => void } | undefined;
     // The confirm of a stored batch travels while the next batch is stored;
     // it is awaited before the following confirm, so one is in flight at most.
     let confirming: Promise<unknown> | undefined;
@@ -65,13 +65,13 @@ export class ReceiverLoop {
       try {
         highWaterMark ??= await o.forward.highWaterMark(o.peer, o.category);
         stage = "peer";
-        const { facts } = await (next ?? this.#fetch(after, signal));
+        const { facts } = await (next?.fetched ?? this.#fetch(after, signal));
         next = undefined;
         const last = facts.at(-1);
         const behind = facts.length >= o.batch;
         if (last !== undefined) {
           after = last.offset;
-          next = settleLater(this.#fetch(after, signal));
+          next = this.#readAhead(after, signal);
         }
         const fresh = facts.filter((f) => f.offset > (highWaterMark as number));
         if (fresh.length > 0) {
@@ -96,8 +96,10 @@ export class ReceiverLoop {
           behind && last !== undefined ? Math.max(0, (o.clock.nowMs() - last.storedAtUnixMs) / 1000) : 0;
         o.observer.progress(o.peer, o.category, highWaterMark, lag);
       } catch (error) {
-        // A batch read ahead of a failure is dropped; the durable cursor decides what comes next.
+        // A batch read ahead of a failure is dropped (and its long-poll ended at
+        // the peer, where it would hold the consumer); the durable cursor decides what comes next.
         after = undefined;
+        next?.cancel();
         next = undefined;
         confirming = undefined;
         if (signal.aborted) break;
@@ -123,6 +125,18 @@ export class ReceiverLoop {
   #fetch(after: number | undefined, signal: AbortSignal): Promise<Fetched> {
     const o = this.#o;
     return o.link.fetch(o.consumer, o.batch, o.waitMs, signal, after);
+  }
+
+  /** The next fetch, started now; cancellable on its own without stopping the loop. */
+  #readAhead(after: number, loop: AbortSignal): { fetched: Promise<Fetched>; cancel: () => void } {
+    const own = new AbortController();
+    const cancel = () => own.abort();
+    // A listener, not AbortSignal.any: that would keep one signal per batch alive on the loop's.
+    loop.addEventListener("abort", cancel, { once: true });
+    const fetched = settleLater(
+      this.#fetch(after, own.signal).finally(() => loop.removeEventListener("abort", cancel)),
+    );
+    return { fetched, cancel };
   }
 }
 

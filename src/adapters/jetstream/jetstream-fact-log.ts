@@ -72,7 +72,7 @@ export class JetStreamFactLog implements FactLog {
     try {
       return (await jsm.streams.info(consumerSource(consumer).stream)).state.last_seq;
     } catch (error) {
-      throw toDomainError(error, "confirm");
+      throw toDomainError(error, "buffer head");
     }
   }
 

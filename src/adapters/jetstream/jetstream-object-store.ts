@@ -316,8 +316,10 @@ export class JetStreamObjectStore implements ObjectStore {
         mem_storage: true,
         inactive_threshold: nanos(60_000),
       });
+      // One reader across the pulls, so a chunk lost between two batches is a failure, not a gap.
+      const reader = { stream, name, after: 0, delivered: 0 };
       for (;;) {
-        const msgs = await pull(nc, { stream, name, after: 0 }, { batch: READ_AHEAD, no_wait: true }, 10_000);
+        const msgs = await pull(nc, reader, { batch: READ_AHEAD, no_wait: true }, 10_000);
         for (const m of msgs) yield m;
         if (msgs.length < READ_AHEAD) return;
       }

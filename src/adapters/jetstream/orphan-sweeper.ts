@@ -83,9 +83,12 @@ async function readMetas(
     inactive_threshold: nanos(60_000),
   });
   const metas: MetaRecord[] = [];
+  // One reader across the pulls, tracking delivery sequences: a meta lost between two
+  // batches must fail the sweep, not make a live upload look abandoned.
+  const reader = { stream, name, after: 0, delivered: 0 };
   try {
     for (;;) {
-      const msgs = await pull(nc, { stream, name, after: 0 }, { batch: 256, no_wait: true }, 10_000);
+      const msgs = await pull(nc, reader, { batch: 256, no_wait: true }, 10_000);
       for (const m of msgs) metas.push(JSON.parse(new TextDecoder().decode(m.data)) as MetaRecord);
       if (msgs.length < 256) return metas;
     }

@@ -51,7 +51,6 @@ export class PipelinedPublisher {
   }
 
   publish(subject: string, data: Uint8Array, options: PipelinedPublishOptions): Promise<PubAck> {
-    this.#start();
     const h = options.headers ?? createHeaders();
     if (options.expectLastSequence !== undefined)
       h.set("Nats-Expected-Last-Sequence", String(options.expectLastSequence));
@@ -62,6 +61,7 @@ export class PipelinedPublisher {
     return new Promise<PubAck>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject, deadline: Date.now() + options.timeoutMs });
       try {
+        this.#start();
         this.#nc.publish(subject, data, { headers: h, reply: `${this.#prefix}.${id}` });
       } catch (error) {
         this.#waiting.delete(id);
@@ -73,6 +73,7 @@ export class PipelinedPublisher {
   #start(): void {
     if (this.#subscription !== undefined) return;
     this.#subscription = this.#nc.subscribe(`${this.#prefix}.*`, {
+      // An error ends the subscription (nats.js closes it): start over at the next publish.
       callback: (error, msg) => (error === null ? this.#settle(msg) : this.#failAll(error)),
     });
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
@@ -118,6 +119,14 @@ export class PipelinedPublisher {
   #failAll(error: Error): void {
     for (const waiting of this.#waiting.values()) waiting.reject(error);
     this.#waiting.clear();
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    try {
+      subscription?.unsubscribe();
+    } catch {
+      // Already gone with its connection.
+    }
   }
 }

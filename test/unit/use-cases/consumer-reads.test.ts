@@ -81,6 +81,27 @@ describe("ConsumerReads", () => {
     expect(await kind(r.fetch("erp", "orders", 2, 0, undefined, 17))).toBe("precondition_failed");
   });
 
+  it("does not look at the head again for a read-ahead after an offset it handed out itself", async () => {
+    let heads = 0;
+    const counting: FactLog = { read: log.read, head: async (c) => ((heads += 1), log.head(c)) };
+    const r = new ConsumerReads({
+      consumers,
+      log: counting,
+      cursors: new InMemoryCursorStore(),
+      observer: { fetched() {}, confirmed() {} },
+      defaultLimit: 3,
+      maxLimit: 5,
+      maxWaitMs: 1000,
+    });
+    const first = await r.fetch("erp", "orders", 2, 0);
+    expect(first.facts.map((f) => f.offset)).toEqual([2, 4]);
+    expect((await r.fetch("erp", "orders", 2, 0, undefined, 4)).facts.map((f) => f.offset)).toEqual([6, 8]);
+    expect(heads).toBe(0);
+    // An offset it never handed out is checked against the head.
+    expect(await kind(r.fetch("erp", "orders", 2, 0, undefined, 17))).toBe("precondition_failed");
+    expect(heads).toBe(1);
+  });
+
   it("refuses unknown consumers, strangers and impostor peers", async () => {
     const r = reads();
     expect(await kind(r.fetch("erp", "nope", 1, 0))).toBe("not_found");

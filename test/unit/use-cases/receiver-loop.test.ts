@@ -25,8 +25,15 @@ class FakePeer implements PeerLink {
   /** Every fetch and confirm in call order: "fetch:<after>" / "confirm:<offset>". */
   readonly calls: string[] = [];
 
-  async fetch(_consumer: string, limit: number, _wait: number, _signal: AbortSignal, after?: number) {
+  /** The signal of every fetch, in call order. */
+  readonly signals: AbortSignal[] = [];
+  /** At each fetch: which earlier fetches' signals were already aborted. */
+  readonly abortedBefore: boolean[][] = [];
+
+  async fetch(_consumer: string, limit: number, _wait: number, signal: AbortSignal, after?: number) {
     this.calls.push(`fetch:${after ?? "cursor"}`);
+    this.abortedBefore.push(this.signals.map((s) => s.aborted));
+    this.signals.push(signal);
     this.onFetch();
     if (this.failures > 0) {
       this.failures--;
@@ -187,9 +194,11 @@ describe("ReceiverLoop pipelining", () => {
     expect(h.forward.facts("operational").map((f) => f.sourceOffset)).toEqual(
       peer.facts.map((f) => f.offset),
     );
-    // After the failure the loop started over from the durable cursor, not from the read-ahead.
+    // After the failure the loop started over from the durable cursor, not from the read-ahead,
+    // and ended the read-ahead's request (a long-poll there would hold the peer's consumer).
     const failedAt = peer.calls.indexOf("fetch:10");
     expect(peer.calls[failedAt + 1]).toBe("fetch:cursor");
+    expect(peer.abortedBefore[failedAt + 1]).toEqual([false, true]);
   });
 
   it("a failed read-ahead closes the gate and resumes from the cursor without an unhandled rejection", async () => {
