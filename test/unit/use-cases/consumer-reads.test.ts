@@ -83,7 +83,13 @@ describe("ConsumerReads", () => {
 
   it("does not look at the head again for a read-ahead after an offset it handed out itself", async () => {
     let heads = 0;
-    const counting: FactLog = { read: log.read, head: async (c) => ((heads += 1), log.head(c)) };
+    const counting: FactLog = {
+      read: log.read,
+      head: (c) => {
+        heads += 1;
+        return log.head(c);
+      },
+    };
     const r = new ConsumerReads({
       consumers,
       log: counting,
