@@ -83,22 +83,40 @@ async function* metered(
   body: AsyncIterable<Uint8Array>,
   take: (bytes: number) => ConnectError | undefined,
 ): AsyncIterable<Uint8Array> {
-  let refusal: ConnectError | undefined;
-  for await (const chunk of body) {
-    // Once refused, the rest is read and dropped: a body left unread holds its stream open
-    // under flow control, and the client waits for a window that never comes.
-    if (refusal !== undefined) continue;
-    refusal = take(chunk.byteLength);
-    if (refusal === undefined) yield chunk;
+  const chunks = body[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done === true) return;
+    const refusal = take(next.value.byteLength);
+    if (refusal !== undefined) {
+      discardRest(chunks);
+      throw refusal;
+    }
+    yield next.value;
   }
-  if (refusal !== undefined) throw refusal;
 }
 
-/** A refused request's body: read and dropped (see metered), then failed. */
+/** A refused request's body: failed at once, its bytes read and dropped behind the answer. */
 // biome-ignore lint/correctness/useYield: the body is never handed on
 async function* refused(body: AsyncIterable<Uint8Array>, error: ConnectError): AsyncIterable<Uint8Array> {
-  for await (const _ of body);
+  discardRest(body[Symbol.asyncIterator]());
   throw error;
+}
+
+/**
+ * The refusal is answered at once (a refused upload is not read to its end
+ * first), while the rest of the body is read and dropped: a body left unread
+ * holds its stream open under flow control, and the client would wait for a
+ * window that never comes. The client stops sending when it sees the answer.
+ */
+function discardRest(chunks: AsyncIterator<Uint8Array>): void {
+  void (async () => {
+    try {
+      while ((await chunks.next()).done !== true);
+    } catch {
+      // The stream was reset: nothing left to read.
+    }
+  })();
 }
 
 function busy(message: string): ConnectError {
