@@ -79,7 +79,8 @@ describe("dev PKI over a real mutual TLS 1.3 handshake", () => {
     socket.on("error", (err: Error) => {
       error = err;
     });
-    await once(socket, "close");
+    // Not events.once: it would reject on the very error this helper is here to report.
+    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
     return { received, error };
   }
 

@@ -62,9 +62,17 @@ async function closedByServer(feed?: (socket: net.Socket) => NodeJS.Timeout): Pr
   await once(socket, "connect");
   const timer = feed?.(socket);
   socket.on("error", () => {});
-  await once(socket, "close");
+  await closeOf(socket);
   clearInterval(timer);
   return "closed";
+}
+
+/**
+ * A reset is as much a close as a FIN: the server may destroy the socket with our bytes unread, and
+ * events.once would reject on the resulting ECONNRESET instead of waiting for "close".
+ */
+function closeOf(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
 function handshakeTimeouts(): number {
@@ -104,7 +112,7 @@ async function http1(payload: string, dribble = false): Promise<string> {
         if (!socket.destroyed) socket.write("x");
       }, 100)
     : undefined;
-  await once(socket, "close");
+  await closeOf(socket);
   clearInterval(timer);
   return received;
 }
