@@ -12,8 +12,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { createTestPki } from "../test/fixtures/test-pki.js";
-import { type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
-import { FACT_BYTES, RssSampler, round } from "./load.js";
+import { appendBatches, type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
+import { cpuPerItem, FACT_BYTES, RssSampler, round } from "./load.js";
 import { measureSubstrate } from "./mirror.js";
 
 const ECHO = fileURLToPath(new URL("./echo-server.ts", import.meta.url));
@@ -86,9 +86,15 @@ async function measureEcho(o: FullOptions) {
   const echo = await startEcho(pki.ca, pki.node.cert, pki.node.key);
   try {
     const clients = Array.from({ length: o.connections }, () => clientFor(echo.url, pki.ca, pki.clients.erp));
-    const rss = new RssSampler({ "echo server": () => echo.child.pid });
+    const pids = { "echo server": () => echo.child.pid, "load generator": () => process.pid };
+    let rss = new RssSampler(pids);
     const result = await measureUnary(clients, "e", o);
-    return { ...result, rss: rss.stop() };
+    const unaryRss = rss.stop();
+    // The framework's ceiling for batches: the same AppendFacts load, answered from memory.
+    await appendBatches(clients, "ebw", o.batch * 2, o.batch, o.batchConcurrency, 30_000);
+    rss = new RssSampler(pids);
+    const batched = await appendBatches(clients, "eb", o.facts, o.batch, o.batchConcurrency, o.maxPhaseMs);
+    return { ...result, rss: unaryRss, batched: { ...batched, rss: rss.stop() } };
   } finally {
     echo.child.kill("SIGTERM");
     if (echo.child.exitCode === null) await once(echo.child, "exit");
@@ -159,6 +165,26 @@ export async function runFull(o: FullOptions): Promise<void> {
       "plant RSS MiB": peak(gw.appendFacts.rss, P),
     },
     {
+      phase: "  ceiling: connect-node echo of the same AppendFacts, from memory (vs raw publish)",
+      size: echo.batched.items,
+      rate: echo.batched.itemsPerSecond,
+      unit: "facts/s",
+      ratio: ratio(echo.batched.itemsPerSecond, raw),
+      target: "",
+      "ent RSS MiB": `echo ${peak(echo.batched.rss, "echo server")}`,
+      "plant RSS MiB": "",
+    },
+    {
+      phase: `  ceiling: nats.js index claim + fact per fact, no RPC, ${o.inFlight} in flight (vs raw publish)`,
+      size: substrate.ceilings.pairs.items,
+      rate: substrate.ceilings.pairs.itemsPerSecond,
+      unit: "facts/s",
+      ratio: ratio(substrate.ceilings.pairs.itemsPerSecond, raw),
+      target: "",
+      "ent RSS MiB": "",
+      "plant RSS MiB": "",
+    },
+    {
       phase: "NATS leafnode mirror drain of the backlog",
       size: substrate.rawPublish.calls,
       rate: mirror,
@@ -177,6 +203,16 @@ export async function runFull(o: FullOptions): Promise<void> {
       target: "≥ 1.0",
       "ent RSS MiB": peak(gw.drain?.rss, E),
       "plant RSS MiB": peak(gw.drain?.rss, P),
+    },
+    {
+      phase: "  ceiling: nats.js relay of the backlog between two servers, no RPC (vs mirror)",
+      size: substrate.ceilings.relay.messages,
+      rate: substrate.ceilings.relay.messagesPerSecond,
+      unit: "msg/s",
+      ratio: ratio(substrate.ceilings.relay.messagesPerSecond, mirror),
+      target: "",
+      "ent RSS MiB": "",
+      "plant RSS MiB": "",
     },
     {
       phase: `end-to-end latency, AppendFacts of ${o.latencyBatch} at ${o.rate} facts/s: p50 / p99 / max`,
@@ -206,6 +242,11 @@ export async function runFull(o: FullOptions): Promise<void> {
       .join(" ")}); idle RSS enterprise ${peak(gw.idleRss, E)} MiB, plant-a ${peak(gw.idleRss, P)} MiB`,
   );
   console.table(rows);
+  const cpu = cpuTable(substrate, echo, gw);
+  console.log(
+    "\nCPU per fact (µs of user+system CPU per fact, call or message, by process; from /proc/<pid>/stat):",
+  );
+  console.table(cpu);
   const errors = [
     ["echo", echo],
     ["AppendFact", gw.appendFact],
@@ -228,9 +269,35 @@ export async function runFull(o: FullOptions): Promise<void> {
       drainVsMirror: ratio(gw.drain?.factsPerSecond ?? 0, mirror),
     },
     table: rows,
+    cpuPerFactMicros: cpu,
   };
   await mkdir(dirname(o.json), { recursive: true });
   await writeFile(`${o.json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   await rename(`${o.json}.tmp`, o.json);
   console.log(`\nwritten: ${o.json}`);
+}
+
+type Echo = Awaited<ReturnType<typeof measureEcho>>;
+type Substrate = Awaited<ReturnType<typeof measureSubstrate>>;
+type Gateway = Awaited<ReturnType<typeof measureGateway>>;
+
+/** One row per phase: CPU µs per item of every process sampled in it, and their sum. */
+function cpuTable(substrate: Substrate, echo: Echo, gw: Gateway): Array<Record<string, string | number>> {
+  const row = (phase: string, rss: Rss | undefined, items: number) => {
+    const per = cpuPerItem(rss, items);
+    const total = Object.values(per).reduce((a, b) => a + b, 0);
+    return { phase, ...per, "all processes": total };
+  };
+  const c = substrate.ceilings;
+  return [
+    row("raw nats.js publish", substrate.rawPublish.rss, substrate.rawPublish.items),
+    row("echo unary", echo.rss, echo.calls),
+    row("gateway AppendFact", gw.appendFact.rss, gw.appendFact.calls),
+    row("echo AppendFacts", echo.batched.rss, echo.batched.items),
+    row("nats.js claim + fact", c.pairs.rss, c.pairs.items),
+    row("gateway AppendFacts", gw.appendFacts.rss, gw.appendFacts.items),
+    row("NATS mirror", substrate.mirror.rss, substrate.mirror.messages),
+    row("nats.js relay", c.relay.rss, c.relay.messages),
+    row("gateway drain", gw.drain?.rss, gw.drain?.facts ?? 0),
+  ];
 }

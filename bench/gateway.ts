@@ -16,10 +16,18 @@ import type { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
 import { BSFG_BIN } from "../test/fixtures/spawn-bsfg.js";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones, type Zone, type Zones } from "../test/fixtures/zones.js";
-import { drive, type LoadResult, objectJson, percentile, RssSampler, round } from "./load.js";
+import {
+  drive,
+  type LoadResult,
+  objectJson,
+  type ProcessSample,
+  percentile,
+  RssSampler,
+  round,
+} from "./load.js";
 
 type Boundary = Client<typeof BoundaryService>;
-export type Rss = Record<string, { peakMiB: number; endMiB: number }>;
+export type Rss = Record<string, ProcessSample>;
 
 export interface GatewayOptions {
   readonly facts: number;
@@ -190,7 +198,13 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
     ent.proxy.cut();
     if (o.cpuProfDir !== undefined) profiled = await startProfiledNode(ent, o.cpuProfDir);
     const entPid = () => profiled?.pid ?? ent.node.pid;
-    const pids = { "enterprise node": entPid, "plant-a node": () => plant.node.pid };
+    const pids = {
+      "enterprise node": entPid,
+      "plant-a node": () => plant.node.pid,
+      "enterprise nats-server": () => ent.nats.pid,
+      "plant-a nats-server": () => plant.nats.pid,
+      "load generator": () => process.pid,
+    };
     const clients = Array.from({ length: o.connections }, () => clientFor(ent.rpcUrl, zones.ca, ent.app));
     await delay(1000);
     const idle = new RssSampler(pids);

@@ -89,15 +89,52 @@ export function rssMiB(pid: number | undefined): number | undefined {
   }
 }
 
-/** Samples VmRSS of named processes every `everyMs` and keeps the peak and the last value. */
+/** user + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15). */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || pid <= 0) return undefined;
+  if (pid === process.pid) {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** sysconf(_SC_CLK_TCK); 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+export interface ProcessSample {
+  readonly peakMiB: number;
+  readonly endMiB: number;
+  /** CPU seconds the process used between the sampler's start and stop. */
+  readonly cpuSeconds?: number;
+}
+
+/**
+ * Samples VmRSS of named processes every `everyMs` and keeps the peak and the
+ * last value; also takes each one's CPU time at start and stop, so a phase can
+ * be reported as CPU per fact per process (steadier than rates on a shared box).
+ */
 export class RssSampler {
   readonly #pids: Record<string, () => number | undefined>;
   readonly #peak = new Map<string, number>();
   readonly #last = new Map<string, number>();
+  readonly #cpuAtStart = new Map<string, { pid: number; seconds: number }>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(pids: Record<string, () => number | undefined>, everyMs = 200) {
     this.#pids = pids;
+    for (const [name, pidOf] of Object.entries(pids)) {
+      const pid = pidOf();
+      const seconds = cpuSeconds(pid);
+      if (pid !== undefined && seconds !== undefined) this.#cpuAtStart.set(name, { pid, seconds });
+    }
     this.#sample();
     this.#timer = setInterval(() => this.#sample(), everyMs);
   }
@@ -111,12 +148,35 @@ export class RssSampler {
     }
   }
 
-  stop(): Record<string, { peakMiB: number; endMiB: number }> {
+  stop(): Record<string, ProcessSample> {
     this.#sample();
     clearInterval(this.#timer);
     this.#timer = undefined;
-    return Object.fromEntries(
-      [...this.#peak].map(([name, peakMiB]) => [name, { peakMiB, endMiB: this.#last.get(name) ?? peakMiB }]),
-    );
+    const out: Record<string, ProcessSample> = {};
+    for (const [name, pidOf] of Object.entries(this.#pids)) {
+      const start = this.#cpuAtStart.get(name);
+      // A process restarted during the phase (another pid) has no comparable CPU total.
+      const end = start !== undefined && pidOf() === start.pid ? cpuSeconds(start.pid) : undefined;
+      const peakMiB = this.#peak.get(name);
+      if (peakMiB === undefined) continue;
+      out[name] = {
+        peakMiB,
+        endMiB: this.#last.get(name) ?? peakMiB,
+        ...(start !== undefined && end !== undefined ? { cpuSeconds: round(end - start.seconds, 2) } : {}),
+      };
+    }
+    return out;
   }
+}
+
+/** CPU microseconds per item of each sampled process, e.g. {"enterprise node": 92}. */
+export function cpuPerItem(
+  samples: Record<string, ProcessSample> | undefined,
+  items: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (samples === undefined || items <= 0) return out;
+  for (const [name, s] of Object.entries(samples))
+    if (s.cpuSeconds !== undefined) out[name] = Math.round((s.cpuSeconds / items) * 1e6);
+  return out;
 }

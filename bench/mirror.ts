@@ -11,15 +11,23 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { freePort } from "../src/dev/free-port.js";
 import { startNatsServer } from "../test/fixtures/nats-server.js";
-import { drive, type LoadResult, objectJson, RssSampler, round } from "./load.js";
+import { measurePairs, measureRelay, type RelayResult } from "./ceilings.js";
+import { drive, type LoadResult, objectJson, type ProcessSample, RssSampler, round } from "./load.js";
+
+type Samples = Record<string, ProcessSample>;
 
 export interface SubstrateResult {
-  readonly rawPublish: LoadResult & { inFlight: number };
+  readonly rawPublish: LoadResult & { inFlight: number; rss: Samples };
   readonly mirror: {
     readonly messages: number;
     readonly seconds: number;
     readonly messagesPerSecond: number;
-    readonly rss: Record<string, { peakMiB: number; endMiB: number }>;
+    readonly rss: Samples;
+  };
+  /** The NATS client's own ceilings for the gateway's two storage paths (bench/ceilings.ts). */
+  readonly ceilings: {
+    readonly pairs: LoadResult & { rss: Samples };
+    readonly relay: RelayResult & { rss: Samples };
   };
 }
 
@@ -49,6 +57,12 @@ export async function measureSubstrate(options: {
         return 1;
       },
     }).catch(() => undefined);
+    const originPid = origin.pid;
+    const atOrigin = {
+      "nats-server (origin)": () => originPid,
+      "bench process (nats.js)": () => process.pid,
+    };
+    const publishRss = new RssSampler(atOrigin);
     const rawPublish = await drive({
       total: options.backlog,
       concurrency: options.inFlight,
@@ -58,6 +72,7 @@ export async function measureSubstrate(options: {
         return 1;
       },
     });
+    const rawPublishRss = publishRss.stop();
     const stored = (await jsmA.streams.info("SRC")).state.last_seq;
 
     hub = await startNatsServer({
@@ -79,7 +94,10 @@ export async function measureSubstrate(options: {
       }
       const jsmB = await jetstreamManager(ncB);
       const hubPid = hub.pid;
-      const rss = new RssSampler({ "nats-server (mirror side)": () => hubPid });
+      const rss = new RssSampler({
+        "nats-server (mirror side)": () => hubPid,
+        "nats-server (origin)": () => originPid,
+      });
       const started = performance.now();
       await jsmB.streams.add({ name: "MIR", mirror: { name: "SRC", domain: "zonea" } });
       const until = Date.now() + options.maxMs;
@@ -90,15 +108,35 @@ export async function measureSubstrate(options: {
         await delay(20);
       }
       const seconds = (performance.now() - started) / 1000;
+      const mirrorRss = rss.stop();
+
+      const both = { ...atOrigin, "nats-server (relay target)": () => hubPid };
+      const relayRss = new RssSampler(both);
+      const relay = await measureRelay({
+        from: { nc: ncA, jsm: jsmA, stream: "SRC" },
+        to: { nc: ncB, jsm: jsmB },
+        messages: stored,
+        maxMs: options.maxMs,
+      });
+      const relaySamples = relayRss.stop();
+      const pairsRss = new RssSampler(atOrigin);
+      const pairs = await measurePairs({
+        nc: ncA,
+        jsm: jsmA,
+        facts: options.backlog,
+        inFlight: options.inFlight,
+        maxMs: options.maxMs,
+      });
       return {
-        rawPublish: { ...rawPublish, inFlight: options.inFlight },
+        rawPublish: { ...rawPublish, inFlight: options.inFlight, rss: rawPublishRss },
         mirror: {
           messages: rawPublish.calls,
           seconds: round(seconds, 3),
           // The mirror copies the whole origin stream (warm-up included); rate over all of it.
           messagesPerSecond: Math.round(stored / seconds),
-          rss: rss.stop(),
+          rss: mirrorRss,
         },
+        ceilings: { pairs: { ...pairs, rss: pairsRss.stop() }, relay: { ...relay, rss: relaySamples } },
       };
     } finally {
       await ncB.close();

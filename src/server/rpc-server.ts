@@ -120,6 +120,8 @@ export class RpcServer {
     );
     applyConnectionLimits(this.#server, limits);
     this.#server.on("secureConnection", (socket: TLSSocket) => {
+      // Small RPC answers go out at once instead of waiting on Nagle for the peer's delayed ACK.
+      socket.setNoDelay(true);
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
     });

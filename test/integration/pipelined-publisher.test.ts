@@ -95,6 +95,32 @@ describe("PipelinedPublisher", () => {
     });
   });
 
+  it("sends publishes made in separate microtask checkpoints of one event-loop turn together, in order", async () => {
+    const own = await connect({ servers: server.url });
+    try {
+      const publisher = new PipelinedPublisher(own);
+      const sent: string[] = [];
+      const publish = own.publish.bind(own);
+      own.publish = (subject, data, options) => {
+        sent.push(subject);
+        publish(subject, data, options);
+      };
+      // Each HTTP/2 stream's request resumes in a checkpoint of its own, like these.
+      const acks: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 5; i++) {
+        acks.push(publisher.publish(`p.turn.${i}`, bytes, { timeoutMs: 5000 }));
+        await Promise.resolve();
+      }
+      expect(sent).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sent).toEqual(["p.turn.0", "p.turn.1", "p.turn.2", "p.turn.3", "p.turn.4"]);
+      const seqs = ((await Promise.all(acks)) as Array<{ seq: number }>).map((a) => a.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    } finally {
+      await own.close();
+    }
+  });
+
   it("rejects everything in flight when the connection closes", async () => {
     const own = await connect({ servers: server.url });
     const publisher = new PipelinedPublisher(own);

@@ -44,6 +44,7 @@ export class PipelinedPublisher {
   #subscription: Subscription | undefined;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #next = 0;
+  #queue: Array<{ id: number; subject: string; data: Uint8Array; headers: MsgHdrs }> = [];
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
@@ -60,15 +61,33 @@ export class PipelinedPublisher {
     const id = this.#next++;
     return new Promise<PubAck>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject, deadline: Date.now() + options.timeoutMs });
-      try {
-        this.#start();
-        this.#nc.publish(subject, data, { headers: h, reply: `${this.#prefix}.${id}` });
-      } catch (error) {
-        this.#waiting.delete(id);
-        reject(error as Error);
-      }
+      this.#queue.push({ id, subject, data, headers: h });
+      if (this.#queue.length === 1) setImmediate(this.#flush);
     });
   }
+
+  /**
+   * Publishes queued since the last turn of the event loop go out together:
+   * nats.js writes to its socket once per microtask checkpoint, and each
+   * HTTP/2 stream's request resumes in its own checkpoint, so publishing at
+   * once would cost one write syscall (and one read at the server) per fact.
+   */
+  readonly #flush = (): void => {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const { id, subject, data, headers } of queue) {
+      // Already failed (connection closed, deadline passed): its caller was told so; do not store it.
+      if (!this.#waiting.has(id)) continue;
+      try {
+        this.#start();
+        this.#nc.publish(subject, data, { headers, reply: `${this.#prefix}.${id}` });
+      } catch (error) {
+        const waiting = this.#waiting.get(id);
+        this.#waiting.delete(id);
+        waiting?.reject(error as Error);
+      }
+    }
+  };
 
   #start(): void {
     if (this.#subscription !== undefined) return;
