@@ -19,6 +19,12 @@ export interface Reader {
    * not continue right after it (a message lost in transit).
    */
   delivered?: number;
+  /**
+   * The batch after `after`, pulled in the background once a full batch was
+   * handed out (a backlog): the reader asks for it next, and the pull then
+   * overlaps the response's encoding, transfer and the reader's own work.
+   */
+  prefetched?: { readonly msgs: Promise<Msg[]> };
 }
 
 const READER_IDLE_MS = 120_000;
@@ -90,7 +96,13 @@ export class JetStreamFactLog implements FactLog {
       reader = await this.#open(jsm, consumer, after);
       this.#readers.set(consumer.name, reader);
     }
-    let msgs = await pullSome(nc, reader, limit);
+    let msgs = await takePrefetched(reader, limit);
+    if (msgs === "reposition") {
+      await this.#drop(consumer.name);
+      reader = await this.#open(jsm, consumer, after);
+      this.#readers.set(consumer.name, reader);
+    }
+    if (msgs === "reposition" || msgs === undefined) msgs = await pullSome(nc, reader, limit);
     const cancelled = () => signal?.aborted === true;
     if (msgs.length === 0 && waitMs > 0 && !cancelled()) {
       // Long-poll for the first fact only, then take whatever else is there.
@@ -111,6 +123,12 @@ export class JetStreamFactLog implements FactLog {
     const facts = msgs.map(toStoredFact);
     const last = facts.at(-1);
     if (last !== undefined) reader.after = last.offset;
+    if (facts.length >= limit && limit > 1) {
+      const prefetch = pullSome(nc, reader, limit);
+      // A failed prefetch repositions the reader when the next read takes it; never an unhandled rejection.
+      prefetch.catch(() => undefined);
+      reader.prefetched = { msgs: prefetch };
+    }
     return facts;
   }
 
@@ -132,6 +150,8 @@ export class JetStreamFactLog implements FactLog {
     const reader = this.#readers.get(name);
     if (reader === undefined) return;
     this.#readers.delete(name);
+    // Let a background pull end before its consumer goes, so it fails quietly rather than stalls.
+    await reader.prefetched?.msgs.catch(() => undefined);
     const jsm = this.#nats()?.jsm;
     // Best effort: an undeleted reader expires by itself after READER_IDLE_MS.
     await jsm?.consumers.delete(reader.stream, reader.name).catch(() => undefined);
@@ -155,6 +175,25 @@ export class JetStreamFactLog implements FactLog {
     } finally {
       if (this.#locks.get(key) === tail) this.#locks.delete(key);
     }
+  }
+}
+
+/**
+ * The reader's background batch, if it has one: its messages, or
+ * "reposition" when they cannot be handed out (the pull failed, or this read
+ * asks for fewer) and the server-side position is no longer where the read
+ * starts. Undefined when there is none or it came back empty.
+ */
+async function takePrefetched(reader: Reader, limit: number): Promise<Msg[] | "reposition" | undefined> {
+  const prefetched = reader.prefetched;
+  if (prefetched === undefined) return undefined;
+  delete reader.prefetched;
+  try {
+    const msgs = await prefetched.msgs;
+    if (msgs.length === 0) return undefined;
+    return msgs.length <= limit ? msgs : "reposition";
+  } catch {
+    return "reposition";
   }
 }
 
