@@ -277,16 +277,30 @@ export async function measureLatency(
   const consume = (async () => {
     const deadline = () => !producing && latencies.length >= total - errors - skipped;
     const hardStop = Date.now() + (o.latencySeconds + 30) * 1000;
+    // Written as a low-latency consumer is (and as the receiver loop is): it reads on after the
+    // last fact it got (after_offset) while the confirm travels, one confirm in flight at a time.
+    let after: bigint | undefined;
+    let confirming: Promise<unknown> = Promise.resolve();
     while (!deadline() && Date.now() < hardStop) {
-      const res = await reader.fetchFacts({ consumerName, limit: 1000, waitMs: 500 });
+      const res = await reader.fetchFacts({
+        consumerName,
+        limit: 1000,
+        waitMs: 500,
+        ...(after === undefined ? {} : { afterOffset: after }),
+      });
       const now = performance.now();
       for (const f of res.facts) {
         const t = sentAt.get(f.envelope?.messageId ?? "");
         if (t !== undefined) latencies.push(now - t);
       }
       const last = res.facts.at(-1);
-      if (last !== undefined) await reader.confirmReceipt({ consumerName, offset: last.offset });
+      if (last !== undefined) {
+        after = last.offset;
+        const offset = last.offset;
+        confirming = confirming.then(() => reader.confirmReceipt({ consumerName, offset }));
+      }
     }
+    await confirming;
   })();
   const pending: Promise<unknown>[] = [];
   let errors = 0;

@@ -6,13 +6,15 @@
  * drain-profile [--backlog N] [--dir DIR] — --cpu-prof of both nodes during a drain;
  * scaling [--sizes 100,…] [--backlogs 10000,…] — cost by fact size and backlog size;
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
- * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput.
+ * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput;
+ * latency [--rate N] [--seconds S] [--batch B] [--runs R] — end-to-end latency alone.
  */
 import { execFileSync } from "node:child_process";
 import { measureArtifacts } from "./artifacts.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
+import { runLatency } from "./latency.js";
 import { PRODUCTION_NODE_OPTIONS } from "./production-node-options.js";
 import { runProfile } from "./profile.js";
 import { runScaling } from "./scaling.js";
@@ -38,6 +40,8 @@ if (suite === "full") {
   await runDrainProfile(rest);
 } else if (suite === "scaling") {
   await runScaling(rest);
+} else if (suite === "latency") {
+  await runLatency(rest);
 } else if (suite === "profile") {
   await runProfile(rest);
 } else if (suite === "idempotency") {
@@ -53,7 +57,7 @@ if (suite === "full") {
   console.table(await measureArtifacts(mib));
 } else {
   console.error(
-    `unknown bench suite "${suite}" (known: full, scaling, profile, drain-profile, idempotency, artifacts)`,
+    `unknown bench suite "${suite}" (known: full, latency, scaling, profile, drain-profile, idempotency, artifacts)`,
   );
   process.exitCode = 2;
 }

@@ -57,9 +57,9 @@ export class ReceiverLoop {
     // from the durable cursor.
     let after: number | undefined;
     let next: { readonly fetched: Promise<Fetched>; readonly cancel: () => void } | undefined;
-    // The confirm of a stored batch travels while the next batch is stored;
-    // it is awaited before the following confirm, so one is in flight at most.
-    let confirming: Promise<unknown> | undefined;
+    const confirms = new Confirms((offset) =>
+      o.link.confirm(o.consumer, offset, AbortSignal.timeout(30_000)),
+    );
     while (!signal.aborted) {
       let stage: "local" | "peer" = "local";
       try {
@@ -87,8 +87,8 @@ export class ReceiverLoop {
         }
         if (last !== undefined) {
           stage = "peer";
-          await confirming;
-          confirming = settleLater(o.link.confirm(o.consumer, last.offset, AbortSignal.timeout(30_000)));
+          confirms.throwIfFailed();
+          confirms.request(last.offset);
         }
         attempt = 0;
         o.gate.report(behind ? "exchange_behind" : "exchange_caught_up");
@@ -101,7 +101,7 @@ export class ReceiverLoop {
         after = undefined;
         next?.cancel();
         next = undefined;
-        confirming = undefined;
+        confirms.reset();
         if (signal.aborted) break;
         // After any failure the durable state is the truth again (the insert may or may not have landed).
         highWaterMark = undefined;
@@ -118,8 +118,8 @@ export class ReceiverLoop {
         );
       }
     }
-    // Shutting down: the last stored batch's confirm is let finish (it is harmless if it fails).
-    await confirming?.catch(() => undefined);
+    // Shutting down: the last stored batch is confirmed (it is harmless if that fails).
+    await confirms.flush();
   }
 
   #fetch(after: number | undefined, signal: AbortSignal): Promise<Fetched> {
@@ -141,6 +141,73 @@ export class ReceiverLoop {
 }
 
 type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;
+
+/**
+ * Confirms of stored batches, sent in the background one at a time: while one
+ * travels, newer stored offsets only raise what the next one will say, so a
+ * stream of small batches costs one ConfirmReceipt per round trip rather than
+ * one per batch. A failed confirm is reported at the next batch.
+ */
+class Confirms {
+  readonly #send: (offset: number) => Promise<unknown>;
+  #wanted = 0;
+  #sent = 0;
+  #inFlight: Promise<void> | undefined;
+  #failure: { readonly error: unknown } | undefined;
+  #generation = 0;
+
+  constructor(send: (offset: number) => Promise<unknown>) {
+    this.#send = send;
+  }
+
+  /** `offset` and everything before it are durable here. */
+  request(offset: number): void {
+    if (offset > this.#wanted) this.#wanted = offset;
+    this.#next();
+  }
+
+  throwIfFailed(): void {
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      this.#failure = undefined;
+      throw failure.error;
+    }
+  }
+
+  /** After a failure the peer's durable cursor is the truth again; a confirm still travelling is left to finish. */
+  reset(): void {
+    this.#generation++;
+    this.#wanted = 0;
+    this.#sent = 0;
+    this.#inFlight = undefined;
+    this.#failure = undefined;
+  }
+
+  /** Waits for the confirm in flight and sends one for anything stored since; never throws. */
+  async flush(): Promise<void> {
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    if (this.#wanted > this.#sent) await this.#send(this.#wanted).catch(() => undefined);
+  }
+
+  #next(): void {
+    if (this.#inFlight !== undefined || this.#wanted <= this.#sent || this.#failure !== undefined) return;
+    const offset = this.#wanted;
+    const generation = this.#generation;
+    this.#sent = offset;
+    this.#inFlight = this.#send(offset).then(
+      () => {
+        if (generation !== this.#generation) return;
+        this.#inFlight = undefined;
+        this.#next();
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return;
+        this.#inFlight = undefined;
+        this.#failure = { error };
+      },
+    );
+  }
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

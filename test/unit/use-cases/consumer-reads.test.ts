@@ -108,6 +108,41 @@ describe("ConsumerReads", () => {
     expect(heads).toBe(1);
   });
 
+  it("confirms an offset it handed out with one cursor write, no read and no look at the head", async () => {
+    let heads = 0;
+    let gets = 0;
+    const cursors = new InMemoryCursorStore();
+    const get = cursors.get.bind(cursors);
+    cursors.get = (name: string) => {
+      gets += 1;
+      return get(name);
+    };
+    const r = new ConsumerReads({
+      consumers,
+      log: {
+        read: log.read,
+        head: (c) => {
+          heads += 1;
+          return log.head(c);
+        },
+      },
+      cursors,
+      observer: { fetched() {}, confirmed() {} },
+      defaultLimit: 3,
+      maxLimit: 5,
+      maxWaitMs: 1000,
+    });
+    await r.fetch("erp", "orders", 2, 0);
+    const before = gets;
+    expect(await r.confirm("erp", "orders", 4)).toBe(4);
+    expect(await r.confirm("erp", "orders", 2)).toBe(4);
+    expect([gets - before, heads]).toEqual([0, 0]);
+    // Beyond what it handed out: the cursor and the head decide.
+    expect(await kind(r.confirm("erp", "orders", 17))).toBe("precondition_failed");
+    expect(heads).toBe(1);
+    expect(await r.confirm("erp", "orders", 12)).toBe(12);
+  });
+
   it("refuses unknown consumers, strangers and impostor peers", async () => {
     const r = reads();
     expect(await kind(r.fetch("erp", "nope", 1, 0))).toBe("not_found");

@@ -186,6 +186,58 @@ describe("ReceiverLoop pipelining", () => {
     expect(forward.facts("operational").map((f) => f.sourceOffset)).toEqual(peer.facts.map((f) => f.offset));
   });
 
+  it("folds the confirms of batches stored while one travels into one for the newest, and confirms the last at shutdown", async () => {
+    const peer = new FakePeer(80);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const confirmOriginal = peer.confirm.bind(peer);
+    peer.confirm = async (consumer: string, offset: number) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      // Slower than storing a batch: several are stored during one confirm.
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      inFlight--;
+      return confirmOriginal(consumer, offset);
+    };
+    const forward = new InMemoryForwardBuffer();
+    const stored: number[] = [];
+    const tracking = {
+      highWaterMark: (p: string, c: string) => forward.highWaterMark(p, c),
+      append: async (p: string, c: string, facts: readonly StoredFact[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await forward.append(p, c, facts);
+        stored.push((facts.at(-1) as StoredFact).offset);
+      },
+    };
+    const h = harness(peer, tracking as unknown as InMemoryForwardBuffer);
+    // Stop as soon as everything is stored, before the confirms have caught up.
+    await runUntil(h, peer, () => stored.at(-1) === 80);
+    expect(maxInFlight).toBe(1);
+    expect(peer.confirms.length).toBeLessThan(stored.length);
+    expect(peer.confirms).toEqual([...peer.confirms].sort((a, b) => a - b));
+    for (const c of peer.confirms) expect(stored).toContain(c);
+    expect(peer.confirms.at(-1)).toBe(80);
+    expect(peer.cursor).toBe(80);
+  });
+
+  it("reports a failed confirm at the next batch, starts over from the peer's cursor, and loses or doubles nothing", async () => {
+    const peer = new FakePeer(30);
+    let failOnce = true;
+    const confirmOriginal = peer.confirm.bind(peer);
+    peer.confirm = async (consumer: string, offset: number) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new DomainError("unavailable", "peer went away mid-confirm");
+      }
+      return confirmOriginal(consumer, offset);
+    };
+    const h = harness(peer);
+    await runUntil(h, peer, () => peer.cursor === 30);
+    expect(h.gates).toContain("closed");
+    expect(h.forward.facts("operational").map((f) => f.sourceOffset)).toEqual(
+      peer.facts.map((f) => f.offset),
+    );
+  });
+
   it("drops the read-ahead batch when an insert fails and re-reads from the cursor: nothing lost or doubled", async () => {
     const peer = new FakePeer(45);
     const h = harness(peer);

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench -- latency [--rate N] [--seconds S] [--batch B] [--runs R]`:
+ * end-to-end latency alone (append in enterprise → returned by FetchFacts in
+ * plant-a) on two fresh zones with no backlog, R runs each of AppendFacts of
+ * B facts and of unary AppendFact at N facts/s. The full suite measures the
+ * same right after a drain; this one isolates it and shows its spread.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import { clientFor } from "../test/fixtures/test-node.js";
+import { startZones } from "../test/fixtures/zones.js";
+import { measureLatency } from "./gateway.js";
+import { cpuPerItem, RssSampler } from "./load.js";
+
+export async function runLatency(argv: readonly string[]): Promise<void> {
+  const flag = (name: string, fallback: number) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(argv[i + 1]) : fallback;
+  };
+  const o = { rate: flag("rate", 1000), latencySeconds: flag("seconds", 10) };
+  const batch = flag("batch", 10);
+  const runs = flag("runs", 3);
+  const zones = await startZones(["enterprise", "plant-a"], () => ({
+    receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
+    log_level: "warn",
+  }));
+  try {
+    const ent = zones.zone("enterprise");
+    const plant = zones.zone("plant-a");
+    const producers = Array.from({ length: 4 }, () => clientFor(ent.rpcUrl, zones.ca, ent.app));
+    const pids = {
+      "enterprise node": () => ent.node.pid,
+      "plant-a node": () => plant.node.pid,
+      "enterprise nats-server": () => ent.nats.pid,
+      "plant-a nats-server": () => plant.nats.pid,
+      "load generator": () => process.pid,
+    };
+    await delay(1000);
+    const rows = [];
+    const perProcess: Array<Record<string, string | number>> = [];
+    for (let run = 1; run <= runs; run++) {
+      for (const size of [batch, 1]) {
+        const sampler = new RssSampler(pids);
+        const r = await measureLatency(producers, plant, zones.ca, o, size, `l${run}-${size}`);
+        const cpu = cpuPerItem(sampler.stop(), r.sent);
+        rows.push({
+          run,
+          appends: size === 1 ? "unary AppendFact" : `AppendFacts of ${size}`,
+          "facts/s": o.rate,
+          "received/sent": `${r.received}/${r.sent}`,
+          "p50 ms": r.p50Ms,
+          "p99 ms": r.p99Ms,
+          "max ms": r.maxMs,
+          "CPU µs/fact, all processes": Object.values(cpu).reduce((a, b) => a + b, 0),
+        });
+        perProcess.push({ run, appends: size === 1 ? "unary" : `batches of ${size}`, ...cpu });
+      }
+    }
+    console.log(`end-to-end latency, ${o.latencySeconds} s per run, two fresh zones on this machine:`);
+    console.table(rows);
+    console.log("CPU µs per fact by process (user+system, /proc/<pid>/stat):");
+    console.table(perProcess);
+  } finally {
+    await zones.stop();
+  }
+}
