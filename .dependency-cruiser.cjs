@@ -14,6 +14,14 @@ const FOREIGN = [
 module.exports = {
   forbidden: [
     {
+      name: "cli-commands-load-lazily",
+      severity: "error",
+      comment:
+        "run-cli loads each command's module when it runs (a node must not carry the dev supervisor, PKI generator and client commands)",
+      from: { path: "^src/cli/run-cli\\.ts$" },
+      to: { path: "^src/cli/[a-z-]+-command\\.ts$", dynamic: false, dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "core-imports-no-infrastructure",
       severity: "error",
       comment:

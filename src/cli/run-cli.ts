@@ -1,17 +1,18 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { appendCommand } from "./append-command.js";
-import { certsCommand } from "./certs-command.js";
+import type { appendCommand } from "./append-command.js";
+import type { certsCommand } from "./certs-command.js";
 import type { CliIo } from "./cli-io.js";
-import { confirmCommand } from "./confirm-command.js";
-import { devCommand } from "./dev-command.js";
-import { fetchCommand } from "./fetch-command.js";
-import { getObjectCommand } from "./get-object-command.js";
-import { putObjectCommand } from "./put-object-command.js";
-import { serveCommand } from "./serve-command.js";
-import { statusCommand } from "./status-command.js";
-import { validateCommand } from "./validate-command.js";
+import type { confirmCommand } from "./confirm-command.js";
+import type { fetchCommand } from "./fetch-command.js";
+import type { getObjectCommand } from "./get-object-command.js";
+import type { putObjectCommand } from "./put-object-command.js";
+import type { statusCommand } from "./status-command.js";
 
-/** Parses argv and runs one command; resolves with the process exit code. */
+/**
+ * Parses argv and runs one command; resolves with the process exit code. Each
+ * command's module is loaded when it runs, so a node (`serve`) does not carry
+ * the dev supervisor, the PKI generator or the client commands (~15 MiB of RSS).
+ */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command()
@@ -26,15 +27,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description("run the zone node until SIGTERM/SIGINT")
     .requiredOption("-c, --config <file>", "YAML config file")
     .action(async (o: { config: string }) => {
-      exitCode = await serveCommand(io, o.config);
+      exitCode = await (await import("./serve-command.js")).serveCommand(io, o.config);
     });
 
   program
     .command("validate")
     .description("check a config file and print every problem with its path")
     .requiredOption("-c, --config <file>", "YAML config file")
-    .action((o: { config: string }) => {
-      exitCode = validateCommand(io, o.config);
+    .action(async (o: { config: string }) => {
+      exitCode = (await import("./validate-command.js")).validateCommand(io, o.config);
     });
 
   program
@@ -44,7 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     )
     .option("--dir <dir>", "state directory (PKI, JetStream stores, configs, logs, dev.json)", ".bsfg-dev")
     .action(async (o: { dir: string }) => {
-      exitCode = await devCommand(io, o);
+      exitCode = await (await import("./dev-command.js")).devCommand(io, o);
     });
 
   withClientFlags(
@@ -66,7 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--label <key=value...>", "envelope label (repeatable)")
       .option("--json", "machine-readable output"),
   ).action(async (o: Parameters<typeof appendCommand>[1]) => {
-    exitCode = await appendCommand(io, o);
+    exitCode = await (await import("./append-command.js")).appendCommand(io, o);
   });
 
   program
@@ -80,7 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--days <n>", "validity of issued certificates", count, 365)
     .option("--json", "machine-readable output")
     .action(async (o: Parameters<typeof certsCommand>[1]) => {
-      exitCode = await certsCommand(io, o);
+      exitCode = await (await import("./certs-command.js")).certsCommand(io, o);
     });
 
   withClientFlags(
@@ -94,7 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--json", "machine-readable output"),
     "--tls-key",
   ).action(async (file: string, o: Parameters<typeof putObjectCommand>[2]) => {
-    exitCode = await putObjectCommand(io, file, o);
+    exitCode = await (await import("./put-object-command.js")).putObjectCommand(io, file, o);
   });
 
   withClientFlags(
@@ -107,7 +108,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--json", "machine-readable output"),
     "--tls-key",
   ).action(async (o: Parameters<typeof getObjectCommand>[1]) => {
-    exitCode = await getObjectCommand(io, o);
+    exitCode = await (await import("./get-object-command.js")).getObjectCommand(io, o);
   });
 
   withClientFlags(
@@ -119,7 +120,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--wait-ms <n>", "wait up to this long for a first fact", count)
       .option("--json", "machine-readable output"),
   ).action(async (o: Parameters<typeof fetchCommand>[1]) => {
-    exitCode = await fetchCommand(io, o);
+    exitCode = await (await import("./fetch-command.js")).fetchCommand(io, o);
   });
 
   withClientFlags(
@@ -130,7 +131,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .requiredOption("--offset <n>", "the last offset processed", offset)
       .option("--json", "machine-readable output"),
   ).action(async (o: Parameters<typeof confirmCommand>[1]) => {
-    exitCode = await confirmCommand(io, o);
+    exitCode = await (await import("./confirm-command.js")).confirmCommand(io, o);
   });
 
   withDevFlags(
@@ -140,7 +141,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--admin <url>", "admin base URL (env BSFG_ADMIN), e.g. http://127.0.0.1:9464")
       .option("--json", "the /status document as JSON"),
   ).action(async (o: Parameters<typeof statusCommand>[1]) => {
-    exitCode = await statusCommand(io, o);
+    exitCode = await (await import("./status-command.js")).statusCommand(io, o);
   });
 
   try {

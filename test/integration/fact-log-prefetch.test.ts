@@ -114,6 +114,19 @@ describe("JetStreamFactLog read-ahead of a backlog", () => {
     expect(offsets(await log.read(consumer, 10, 10, 0))).toEqual(range(11, 20));
   });
 
+  it("lets go of a batch read ahead that nobody comes for, and still continues right after", async () => {
+    const log = new JetStreamFactLog(() => ({ nc, jsm }), { prefetchTtlMs: 50 });
+    const before = new Set(await readerConsumers());
+    expect(offsets(await log.read(consumer, 0, 10, 0))).toEqual(range(1, 10));
+    const mine = (await readerConsumers()).filter((n) => !before.has(n));
+    expect(mine).toHaveLength(1);
+    // The reader (and its server-side consumer) is dropped with the batch it held.
+    for (let i = 0; i < 100 && (await readerConsumers()).includes(mine[0] as string); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await readerConsumers()).not.toContain(mine[0]);
+    expect(offsets(await log.read(consumer, 10, 10, 0))).toEqual(range(11, 20));
+  });
+
   it("recovers when the server-side reader vanished under the background pull", async () => {
     const log = new JetStreamFactLog(() => ({ nc, jsm }));
     const before = new Set(await readerConsumers());

@@ -24,10 +24,18 @@ export interface Reader {
    * handed out (a backlog): the reader asks for it next, and the pull then
    * overlaps the response's encoding, transfer and the reader's own work.
    */
-  prefetched?: { readonly msgs: Promise<Msg[]> };
+  prefetched?: Prefetched;
+}
+
+interface Prefetched {
+  readonly msgs: Promise<Msg[]>;
+  /** Drops the reader, and the batch with it, if no read comes to take it. */
+  readonly expiry: ReturnType<typeof setTimeout>;
 }
 
 const READER_IDLE_MS = 120_000;
+/** A reader that reads a backlog comes back within milliseconds; one that does not should not hold a batch. */
+const PREFETCH_TTL_MS = 5_000;
 const NO_WAIT_TIMEOUT_MS = 5_000;
 /** Longest silence between two replies of one pull before it is given up as broken. */
 const STALL_MS = 5_000;
@@ -51,8 +59,14 @@ export class JetStreamFactLog implements FactLog {
   readonly #readers = new Map<string, Reader>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(nats: () => { readonly nc: NatsConnection; readonly jsm: JetStreamManager } | undefined) {
+  readonly #prefetchTtlMs: number;
+
+  constructor(
+    nats: () => { readonly nc: NatsConnection; readonly jsm: JetStreamManager } | undefined,
+    options: { readonly prefetchTtlMs?: number } = {},
+  ) {
     this.#nats = nats;
+    this.#prefetchTtlMs = options.prefetchTtlMs ?? PREFETCH_TTL_MS;
   }
 
   read(
@@ -124,12 +138,21 @@ export class JetStreamFactLog implements FactLog {
     const last = facts.at(-1);
     if (last !== undefined) reader.after = last.offset;
     if (facts.length >= limit && limit > 1) {
-      const prefetch = pullSome(nc, reader, limit);
+      const msgs = pullSome(nc, reader, limit);
       // A failed prefetch repositions the reader when the next read takes it; never an unhandled rejection.
-      prefetch.catch(() => undefined);
-      reader.prefetched = { msgs: prefetch };
+      msgs.catch(() => undefined);
+      const expiry = setTimeout(() => void this.#expire(consumer.name, prefetched), this.#prefetchTtlMs);
+      expiry.unref();
+      const prefetched: Prefetched = { msgs, expiry };
+      reader.prefetched = prefetched;
     }
     return facts;
+  }
+
+  #expire(name: string, prefetched: Prefetched): Promise<void> {
+    return this.#serialised(name, async () => {
+      if (this.#readers.get(name)?.prefetched === prefetched) await this.#drop(name);
+    });
   }
 
   async #open(jsm: JetStreamManager, consumer: ConsumerSpec, after: number): Promise<Reader> {
@@ -151,7 +174,10 @@ export class JetStreamFactLog implements FactLog {
     if (reader === undefined) return;
     this.#readers.delete(name);
     // Let a background pull end before its consumer goes, so it fails quietly rather than stalls.
-    await reader.prefetched?.msgs.catch(() => undefined);
+    if (reader.prefetched !== undefined) {
+      clearTimeout(reader.prefetched.expiry);
+      await reader.prefetched.msgs.catch(() => undefined);
+    }
     const jsm = this.#nats()?.jsm;
     // Best effort: an undeleted reader expires by itself after READER_IDLE_MS.
     await jsm?.consumers.delete(reader.stream, reader.name).catch(() => undefined);
@@ -188,6 +214,7 @@ async function takePrefetched(reader: Reader, limit: number): Promise<Msg[] | "r
   const prefetched = reader.prefetched;
   if (prefetched === undefined) return undefined;
   delete reader.prefetched;
+  clearTimeout(prefetched.expiry);
   try {
     const msgs = await prefetched.msgs;
     if (msgs.length === 0) return undefined;
