@@ -50,15 +50,19 @@ export function createBoundaryService(
 
   async function fetchFacts(req: FetchFactsRequest, ctx: HandlerContext): Promise<FetchFactsResponse> {
     try {
+      const principal = ctx.values.get(principalKey);
+      const after = req.afterOffset === undefined ? undefined : clampOffset(req.afterOffset);
+      if (req.storedRecords) {
+        const { records, cursor } = await withEitherSignal(ctx.signal, deps.drainSignal, (signal) =>
+          consumerReads.fetchRecords(principal, req.consumerName, req.limit, req.waitMs, signal, after),
+        );
+        return create(FetchFactsResponseSchema, {
+          records: records.map((r) => ({ offset: BigInt(r.offset), json: r.bytes })),
+          cursor: BigInt(cursor),
+        });
+      }
       const { facts, cursor } = await withEitherSignal(ctx.signal, deps.drainSignal, (signal) =>
-        consumerReads.fetch(
-          ctx.values.get(principalKey),
-          req.consumerName,
-          req.limit,
-          req.waitMs,
-          signal,
-          req.afterOffset === undefined ? undefined : clampOffset(req.afterOffset),
-        ),
+        consumerReads.fetch(principal, req.consumerName, req.limit, req.waitMs, signal, after),
       );
       return create(FetchFactsResponseSchema, {
         facts: facts.map(toStoredFactMessage),

@@ -3,7 +3,7 @@ import { DomainError } from "../domain/errors.js";
 import type { StoredFact } from "../domain/fact.js";
 import type { ConsumerObserver } from "../ports/consumer-observer.js";
 import type { CursorStore } from "../ports/cursor-store.js";
-import type { FactLog } from "../ports/fact-log.js";
+import type { FactLog, StoredRecord } from "../ports/fact-log.js";
 
 export interface ConsumerReadsOptions {
   readonly consumers: ReadonlyMap<string, ConsumerSpec>;
@@ -41,6 +41,42 @@ export class ConsumerReads {
     /** Read after this offset rather than after the cursor (a pipelining receiver). */
     afterOffset?: number,
   ): Promise<{ facts: StoredFact[]; cursor: number }> {
+    const { items, cursor } = await this.#fetch(principal, name, limit, waitMs, signal, afterOffset, (...a) =>
+      this.#o.log.read(...a),
+    );
+    return { facts: items, cursor };
+  }
+
+  /** `fetch`, with each fact as its buffer stores it (a peer node forwards it as it is). */
+  async fetchRecords(
+    principal: string,
+    name: string,
+    limit: number,
+    waitMs: number,
+    signal?: AbortSignal,
+    afterOffset?: number,
+  ): Promise<{ records: StoredRecord[]; cursor: number }> {
+    const { items, cursor } = await this.#fetch(principal, name, limit, waitMs, signal, afterOffset, (...a) =>
+      this.#o.log.readRecords(...a),
+    );
+    return { records: items, cursor };
+  }
+
+  async #fetch<T extends { readonly offset: number }>(
+    principal: string,
+    name: string,
+    limit: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+    afterOffset: number | undefined,
+    read: (
+      spec: ConsumerSpec,
+      after: number,
+      limit: number,
+      waitMs: number,
+      signal?: AbortSignal,
+    ) => Promise<T[]>,
+  ): Promise<{ items: T[]; cursor: number }> {
     const spec = authorizeConsumer(this.#o.consumers, name, principal);
     if (limit > this.#o.maxLimit) {
       throw new DomainError("invalid_input", `limit: at most ${this.#o.maxLimit} facts per fetch`, {
@@ -57,18 +93,12 @@ export class ConsumerReads {
     // read-ahead costs no extra look at the head.
     if (after > cursor && after > (this.#handedOut.get(name) ?? 0))
       await this.#notBeyondHead(spec, "after_offset", after);
-    const facts = await this.#o.log.read(
-      spec,
-      after,
-      limit === 0 ? this.#o.defaultLimit : limit,
-      waitMs,
-      signal,
-    );
-    const last = facts.at(-1);
+    const items = await read(spec, after, limit === 0 ? this.#o.defaultLimit : limit, waitMs, signal);
+    const last = items.at(-1);
     if (last !== undefined && last.offset > (this.#handedOut.get(name) ?? 0))
       this.#handedOut.set(name, last.offset);
-    this.#o.observer.fetched(name, facts.length);
-    return { facts, cursor };
+    this.#o.observer.fetched(name, items.length);
+    return { items, cursor };
   }
 
   async confirm(principal: string, name: string, offset: number): Promise<number> {

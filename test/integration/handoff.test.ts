@@ -49,6 +49,24 @@ describe("cross-zone handoff", () => {
     expect(atEnterprise[0]?.envelope?.messageId).toBe("egress-1");
   });
 
+  it("answers stored_records with each fact as stored, the same facts the default form gives", async () => {
+    const client = app("plant-a");
+    const asFacts = await client.fetchFacts({ consumerName: "operational-reader", limit: 5 });
+    const asRecords = await client.fetchFacts({
+      consumerName: "operational-reader",
+      limit: 5,
+      storedRecords: true,
+    });
+    expect(asRecords.facts).toEqual([]);
+    expect(asRecords.records.map((r) => r.offset)).toEqual(asFacts.facts.map((f) => f.offset));
+    const decoded = asRecords.records.map((r) => JSON.parse(new TextDecoder().decode(r.json)));
+    expect(decoded.map((d) => [d.envelope.message_id, d.fact.object_json, d.category])).toEqual(
+      asFacts.facts.map((f) => [f.envelope?.messageId, f.fact?.objectJson, f.category]),
+    );
+    // A forward-buffer record also says where it came from.
+    expect(decoded[0]).toMatchObject({ v: 1, source: { zone: "enterprise" } });
+  });
+
   it("returns the same facts until confirmed, then continues strictly after the cursor", async () => {
     const client = app("plant-a");
     const first = await client.fetchFacts({ consumerName: "operational-reader", limit: 5 });

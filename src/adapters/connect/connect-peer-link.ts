@@ -1,11 +1,13 @@
 import type { PeerCertificate } from "node:tls";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { DomainError } from "../../domain/errors.js";
+import { DomainError, isDomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
-import { BoundaryService } from "../../gen/bsfg/v1/boundary_pb.js";
+import { BoundaryService, type FetchFactsResponse } from "../../gen/bsfg/v1/boundary_pb.js";
 import type { PeerLink } from "../../ports/peer-link.js";
 import { fromStoredFactMessage } from "../../rpc/stored-fact-mapping.js";
+// The peer's stored records are this codec's JSON: peers run the same storage format.
+import { decodePeerRecord } from "../jetstream/fact-codec.js";
 import { createWideWindowSessionManager } from "./wide-window-session-manager.js";
 
 export interface ConnectPeerLinkOptions {
@@ -64,11 +66,13 @@ export class ConnectPeerLink implements PeerLink {
           limit,
           waitMs,
           ...(afterOffset === undefined ? {} : { afterOffset: BigInt(afterOffset) }),
+          storedRecords: true,
         },
         { signal, timeoutMs: waitMs + 15_000 },
       );
-      return { facts: res.facts.map(fromStoredFactMessage) as StoredFact[], cursor: Number(res.cursor) };
+      return { facts: factsOf(res), cursor: Number(res.cursor) };
     } catch (error) {
+      if (isDomainError(error)) throw error;
       throw peerError(error, "fetch");
     }
   }
@@ -99,6 +103,15 @@ export class ConnectPeerLink implements PeerLink {
       throw peerError(error, "get object");
     }
   }
+}
+
+/**
+ * The facts of a FetchFacts answer: the stored records we asked for, or
+ * `facts` from a peer that predates them (it ignores the request field).
+ */
+export function factsOf(res: FetchFactsResponse): StoredFact[] {
+  if (res.records.length > 0) return res.records.map((r) => decodePeerRecord(r.json, Number(r.offset)));
+  return res.facts.map(fromStoredFactMessage) as StoredFact[];
 }
 
 export function checkPeerIdentity(cert: PeerCertificate, identity: string): Error | undefined {

@@ -1,3 +1,4 @@
+import { DomainError } from "../../domain/errors.js";
 import type { FactRecord, StoredFact } from "../../domain/fact.js";
 
 const encoder = new TextEncoder();
@@ -51,8 +52,12 @@ function storedJson(record: FactRecord): StoredJson {
   };
 }
 
-export function decodeFact(data: Uint8Array): FactRecord {
-  const json = JSON.parse(decoder.decode(data)) as StoredJson;
+export function decodeFact(
+  data: Uint8Array,
+  /** Already parsed from `data`. */
+  parsed?: StoredJson,
+): FactRecord {
+  const json = parsed ?? (JSON.parse(decoder.decode(data)) as StoredJson);
   const e = json.envelope;
   return {
     category: json.category,
@@ -72,6 +77,60 @@ export function decodeFact(data: Uint8Array): FactRecord {
     },
     fact: { subject: json.fact.subject, predicate: json.fact.predicate, objectJson: json.fact.object_json },
   };
+}
+
+/**
+ * A record a peer node sent as it stores it (FetchFacts `records`): the same
+ * JSON as `decodeFact`, checked field by field, because it comes from another
+ * zone and goes into this one's forward buffer as it is decoded here.
+ */
+export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(data));
+  } catch (error) {
+    throw malformed(offset, `not JSON (${(error as Error).message})`);
+  }
+  const r = json as Partial<StoredJson>;
+  if (typeof json !== "object" || json === null || r.v !== 1)
+    throw malformed(offset, "not a stored fact of format v1");
+  const e = (r.envelope ?? {}) as Partial<StoredJson["envelope"]>;
+  const f = (r.fact ?? {}) as Partial<StoredJson["fact"]>;
+  const strings = {
+    category: r.category,
+    subject_kind: r.subject_kind,
+    digest: r.digest,
+    "envelope.message_id": e.message_id,
+    "envelope.from_zone": e.from_zone,
+    "envelope.to_zone": e.to_zone,
+    "envelope.correlation_id": e.correlation_id,
+    "envelope.causation_id": e.causation_id,
+    "envelope.object_media_type": e.object_media_type,
+    "envelope.object_schema": e.object_schema,
+    "fact.subject": f.subject,
+    "fact.predicate": f.predicate,
+    "fact.object_json": f.object_json,
+  };
+  for (const [field, value] of Object.entries(strings))
+    if (typeof value !== "string") throw malformed(offset, `${field} is not a string`);
+  for (const [field, value] of Object.entries({
+    stored_at_unix_ms: r.stored_at_unix_ms,
+    "envelope.produced_at_unix_ms": e.produced_at_unix_ms,
+  }))
+    if (!Number.isSafeInteger(value)) throw malformed(offset, `${field} is not an integer`);
+  const labels = e.labels;
+  if (
+    typeof labels !== "object" ||
+    labels === null ||
+    Array.isArray(labels) ||
+    Object.values(labels).some((v) => typeof v !== "string")
+  )
+    throw malformed(offset, "envelope.labels is not a map of strings");
+  return { ...decodeFact(data, json as StoredJson), offset };
+}
+
+function malformed(offset: number, reason: string): DomainError {
+  return new DomainError("unavailable", `peer record at offset ${offset} is malformed: ${reason}`);
 }
 
 /** What an index claim remembers: enough to decide duplicate vs conflict and to find the fact. */

@@ -3,7 +3,7 @@ import { createInbox, type Msg, type NatsConnection, nanos, nuid } from "@nats-i
 import type { ConsumerSpec } from "../../domain/consumer-policy.js";
 import { DomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
-import type { FactLog } from "../../ports/fact-log.js";
+import type { FactLog, StoredRecord } from "../../ports/fact-log.js";
 import { consumerSource } from "./buffer-subjects.js";
 import { decodeFact } from "./fact-codec.js";
 import { toDomainError } from "./nats-errors.js";
@@ -69,13 +69,36 @@ export class JetStreamFactLog implements FactLog {
     this.#prefetchTtlMs = options.prefetchTtlMs ?? PREFETCH_TTL_MS;
   }
 
-  read(
+  async read(
     consumer: ConsumerSpec,
     after: number,
     limit: number,
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<StoredFact[]> {
+    return (await this.#readMsgs(consumer, after, limit, waitMs, signal)).map(toStoredFact);
+  }
+
+  async readRecords(
+    consumer: ConsumerSpec,
+    after: number,
+    limit: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<StoredRecord[]> {
+    return (await this.#readMsgs(consumer, after, limit, waitMs, signal)).map((m) => ({
+      offset: streamSequence(m.reply ?? ""),
+      bytes: m.data,
+    }));
+  }
+
+  #readMsgs(
+    consumer: ConsumerSpec,
+    after: number,
+    limit: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Msg[]> {
     return this.#serialised(consumer.name, async () => {
       try {
         return await this.#read(consumer, after, limit, waitMs, signal);
@@ -102,7 +125,7 @@ export class JetStreamFactLog implements FactLog {
     limit: number,
     waitMs: number,
     signal: AbortSignal | undefined,
-  ): Promise<StoredFact[]> {
+  ): Promise<Msg[]> {
     const { nc, jsm } = this.#connected();
     let reader = this.#readers.get(consumer.name);
     if (reader === undefined || reader.after !== after) {
@@ -134,10 +157,9 @@ export class JetStreamFactLog implements FactLog {
       }
       if (msgs.length > 0 && limit > 1) msgs = msgs.concat(await pullSome(nc, reader, limit - 1));
     }
-    const facts = msgs.map(toStoredFact);
-    const last = facts.at(-1);
-    if (last !== undefined) reader.after = last.offset;
-    if (facts.length >= limit && limit > 1) {
+    const last = msgs.at(-1);
+    if (last !== undefined) reader.after = streamSequence(last.reply ?? "");
+    if (msgs.length >= limit && limit > 1) {
       const msgs = pullSome(nc, reader, limit);
       // A failed prefetch repositions the reader when the next read takes it; never an unhandled rejection.
       msgs.catch(() => undefined);
@@ -146,7 +168,7 @@ export class JetStreamFactLog implements FactLog {
       const prefetched: Prefetched = { msgs, expiry };
       reader.prefetched = prefetched;
     }
-    return facts;
+    return msgs;
   }
 
   #expire(name: string, prefetched: Prefetched): Promise<void> {

@@ -12,6 +12,10 @@ const log: FactLog = {
   async read(_c, after, limit) {
     return facts.filter((f) => f.offset > after).slice(0, limit);
   },
+  async readRecords(c, after, limit, waitMs) {
+    const read = await this.read(c, after, limit, waitMs);
+    return read.map((f) => ({ offset: f.offset, bytes: new TextEncoder().encode(f.envelope.messageId) }));
+  },
   async head() {
     return 16;
   },
@@ -85,6 +89,7 @@ describe("ConsumerReads", () => {
     let heads = 0;
     const counting: FactLog = {
       read: log.read,
+      readRecords: log.readRecords,
       head: (c) => {
         heads += 1;
         return log.head(c);
@@ -121,6 +126,7 @@ describe("ConsumerReads", () => {
       consumers,
       log: {
         read: log.read,
+        readRecords: log.readRecords,
         head: (c) => {
           heads += 1;
           return log.head(c);
@@ -141,6 +147,19 @@ describe("ConsumerReads", () => {
     expect(await kind(r.confirm("erp", "orders", 17))).toBe("precondition_failed");
     expect(heads).toBe(1);
     expect(await r.confirm("erp", "orders", 12)).toBe(12);
+  });
+
+  it("hands out the same facts as stored records, with the same cursor and read-ahead rules", async () => {
+    const r = reads();
+    const first = await r.fetchRecords("plant-a-bsfg", "peer.plant-a.operational", 2, 0);
+    expect(first.records.map((x) => x.offset)).toEqual([2, 4]);
+    expect(new TextDecoder().decode(first.records[0]?.bytes)).toBe(facts[0]?.envelope.messageId);
+    const ahead = await r.fetchRecords("plant-a-bsfg", "peer.plant-a.operational", 2, 0, undefined, 4);
+    expect(ahead).toMatchObject({ cursor: 0 });
+    expect(ahead.records.map((x) => x.offset)).toEqual([6, 8]);
+    // Handed out as records, so confirmable without a look at the head, like facts.
+    expect(await r.confirm("plant-a-bsfg", "peer.plant-a.operational", 8)).toBe(8);
+    expect(await kind(r.fetchRecords("erp", "peer.plant-a.operational", 2, 0))).toBe("permission_denied");
   });
 
   it("refuses unknown consumers, strangers and impostor peers", async () => {

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bsfg/v1/boundary.proto.
  */
 export const file_bsfg_v1_boundary: GenFile = /*@__PURE__*/
-  fileDesc("ChZic2ZnL3YxL2JvdW5kYXJ5LnByb3RvEgdic2ZnLnYxIp0CCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCWZyb21fem9uZRgCIAEoCRIPCgd0b196b25lGAMgASgJEhsKE3Byb2R1Y2VkX2F0X3VuaXhfbXMYBCABKAMSFgoOY29ycmVsYXRpb25faWQYBSABKAkSFAoMY2F1c2F0aW9uX2lkGAYgASgJEi0KBmxhYmVscxgHIAMoCzIdLmJzZmcudjEuRW52ZWxvcGUuTGFiZWxzRW50cnkSGQoRb2JqZWN0X21lZGlhX3R5cGUYCCABKAkSFQoNb2JqZWN0X3NjaGVtYRgJIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj8KBEZhY3QSDwoHc3ViamVjdBgBIAEoCRIRCglwcmVkaWNhdGUYAiABKAkSEwoLb2JqZWN0X2pzb24YAyABKAkiiwEKClN0b3JlZEZhY3QSDgoGb2Zmc2V0GAEgASgEEhAKCGNhdGVnb3J5GAIgASgJEiMKCGVudmVsb3BlGAMgASgLMhEuYnNmZy52MS5FbnZlbG9wZRIbCgRmYWN0GAQgASgLMg0uYnNmZy52MS5GYWN0EhkKEXN0b3JlZF9hdF91bml4X21zGAUgASgDImcKEUFwcGVuZEZhY3RSZXF1ZXN0EiMKCGVudmVsb3BlGAEgASgLMhEuYnNmZy52MS5FbnZlbG9wZRIbCgRmYWN0GAIgASgLMg0uYnNmZy52MS5GYWN0EhAKCGNhdGVnb3J5GAMgASgJIkkKEkFwcGVuZEZhY3RSZXNwb25zZRIOCgZvZmZzZXQYASABKAQSEAoIY2F0ZWdvcnkYAiABKAkSEQoJZHVwbGljYXRlGAMgASgIIj8KEkFwcGVuZEZhY3RzUmVxdWVzdBIpCgVpdGVtcxgBIAMoCzIaLmJzZmcudjEuQXBwZW5kRmFjdFJlcXVlc3QidQoRQXBwZW5kRmFjdHNSZXN1bHQSKQoCb2sYASABKAsyGy5ic2ZnLnYxLkFwcGVuZEZhY3RSZXNwb25zZUgAEioKBWVycm9yGAIgASgLMhkuYnNmZy52MS5BcHBlbmRGYWN0c0Vycm9ySABCCQoHb3V0Y29tZSJlChBBcHBlbmRGYWN0c0Vycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIXCg9leGlzdGluZ19vZmZzZXQYAyABKAQSGQoRZXhpc3RpbmdfY2F0ZWdvcnkYBCABKAkiQgoTQXBwZW5kRmFjdHNSZXNwb25zZRIrCgdyZXN1bHRzGAEgAygLMhouYnNmZy52MS5BcHBlbmRGYWN0c1Jlc3VsdCJ2ChFGZXRjaEZhY3RzUmVxdWVzdBIVCg1jb25zdW1lcl9uYW1lGAEgASgJEg0KBWxpbWl0GAIgASgNEg8KB3dhaXRfbXMYAyABKA0SGQoMYWZ0ZXJfb2Zmc2V0GAQgASgESACIAQFCDwoNX2FmdGVyX29mZnNldCJIChJGZXRjaEZhY3RzUmVzcG9uc2USIgoFZmFjdHMYASADKAsyEy5ic2ZnLnYxLlN0b3JlZEZhY3QSDgoGY3Vyc29yGAIgASgEIj4KFUNvbmZpcm1SZWNlaXB0UmVxdWVzdBIVCg1jb25zdW1lcl9uYW1lGAEgASgJEg4KBm9mZnNldBgCIAEoBCI0ChZDb25maXJtUmVjZWlwdFJlc3BvbnNlEhoKEmN1cnNvcl9hZHZhbmNlZF90bxgBIAEoBCJ+Cg9QdXRPYmplY3RIZWFkZXISDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRISCgptZWRpYV90eXBlGAMgASgJEhEKBHNpemUYBCABKARIAIgBARITCgZzaGEyNTYYBSABKAlIAYgBAUIHCgVfc2l6ZUIJCgdfc2hhMjU2IlcKEFB1dE9iamVjdFJlcXVlc3QSKgoGaGVhZGVyGAEgASgLMhguYnNmZy52MS5QdXRPYmplY3RIZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQiTgoRUHV0T2JqZWN0UmVzcG9uc2USDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRIOCgZkaWdlc3QYAyABKAkSDAoEc2l6ZRgEIAEoBCI/ChBHZXRPYmplY3RSZXF1ZXN0Eg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGb2Zmc2V0GAMgASgEIlsKCk9iamVjdEluZm8SDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRISCgptZWRpYV90eXBlGAMgASgJEg4KBmRpZ2VzdBgEIAEoCRIMCgRzaXplGAUgASgEIlEKEUdldE9iamVjdFJlc3BvbnNlEiMKBGluZm8YASABKAsyEy5ic2ZnLnYxLk9iamVjdEluZm9IABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQyyAMKD0JvdW5kYXJ5U2VydmljZRJFCgpBcHBlbmRGYWN0EhouYnNmZy52MS5BcHBlbmRGYWN0UmVxdWVzdBobLmJzZmcudjEuQXBwZW5kRmFjdFJlc3BvbnNlEkgKC0FwcGVuZEZhY3RzEhsuYnNmZy52MS5BcHBlbmRGYWN0c1JlcXVlc3QaHC5ic2ZnLnYxLkFwcGVuZEZhY3RzUmVzcG9uc2USRQoKRmV0Y2hGYWN0cxIaLmJzZmcudjEuRmV0Y2hGYWN0c1JlcXVlc3QaGy5ic2ZnLnYxLkZldGNoRmFjdHNSZXNwb25zZRJRCg5Db25maXJtUmVjZWlwdBIeLmJzZmcudjEuQ29uZmlybVJlY2VpcHRSZXF1ZXN0Gh8uYnNmZy52MS5Db25maXJtUmVjZWlwdFJlc3BvbnNlEkQKCVB1dE9iamVjdBIZLmJzZmcudjEuUHV0T2JqZWN0UmVxdWVzdBoaLmJzZmcudjEuUHV0T2JqZWN0UmVzcG9uc2UoARJECglHZXRPYmplY3QSGS5ic2ZnLnYxLkdldE9iamVjdFJlcXVlc3QaGi5ic2ZnLnYxLkdldE9iamVjdFJlc3BvbnNlMAFiBnByb3RvMw");
+  fileDesc("ChZic2ZnL3YxL2JvdW5kYXJ5LnByb3RvEgdic2ZnLnYxIp0CCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCWZyb21fem9uZRgCIAEoCRIPCgd0b196b25lGAMgASgJEhsKE3Byb2R1Y2VkX2F0X3VuaXhfbXMYBCABKAMSFgoOY29ycmVsYXRpb25faWQYBSABKAkSFAoMY2F1c2F0aW9uX2lkGAYgASgJEi0KBmxhYmVscxgHIAMoCzIdLmJzZmcudjEuRW52ZWxvcGUuTGFiZWxzRW50cnkSGQoRb2JqZWN0X21lZGlhX3R5cGUYCCABKAkSFQoNb2JqZWN0X3NjaGVtYRgJIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj8KBEZhY3QSDwoHc3ViamVjdBgBIAEoCRIRCglwcmVkaWNhdGUYAiABKAkSEwoLb2JqZWN0X2pzb24YAyABKAkiiwEKClN0b3JlZEZhY3QSDgoGb2Zmc2V0GAEgASgEEhAKCGNhdGVnb3J5GAIgASgJEiMKCGVudmVsb3BlGAMgASgLMhEuYnNmZy52MS5FbnZlbG9wZRIbCgRmYWN0GAQgASgLMg0uYnNmZy52MS5GYWN0EhkKEXN0b3JlZF9hdF91bml4X21zGAUgASgDImcKEUFwcGVuZEZhY3RSZXF1ZXN0EiMKCGVudmVsb3BlGAEgASgLMhEuYnNmZy52MS5FbnZlbG9wZRIbCgRmYWN0GAIgASgLMg0uYnNmZy52MS5GYWN0EhAKCGNhdGVnb3J5GAMgASgJIkkKEkFwcGVuZEZhY3RSZXNwb25zZRIOCgZvZmZzZXQYASABKAQSEAoIY2F0ZWdvcnkYAiABKAkSEQoJZHVwbGljYXRlGAMgASgIIj8KEkFwcGVuZEZhY3RzUmVxdWVzdBIpCgVpdGVtcxgBIAMoCzIaLmJzZmcudjEuQXBwZW5kRmFjdFJlcXVlc3QidQoRQXBwZW5kRmFjdHNSZXN1bHQSKQoCb2sYASABKAsyGy5ic2ZnLnYxLkFwcGVuZEZhY3RSZXNwb25zZUgAEioKBWVycm9yGAIgASgLMhkuYnNmZy52MS5BcHBlbmRGYWN0c0Vycm9ySABCCQoHb3V0Y29tZSJlChBBcHBlbmRGYWN0c0Vycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIXCg9leGlzdGluZ19vZmZzZXQYAyABKAQSGQoRZXhpc3RpbmdfY2F0ZWdvcnkYBCABKAkiQgoTQXBwZW5kRmFjdHNSZXNwb25zZRIrCgdyZXN1bHRzGAEgAygLMhouYnNmZy52MS5BcHBlbmRGYWN0c1Jlc3VsdCKOAQoRRmV0Y2hGYWN0c1JlcXVlc3QSFQoNY29uc3VtZXJfbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoDRIPCgd3YWl0X21zGAMgASgNEhkKDGFmdGVyX29mZnNldBgEIAEoBEgAiAEBEhYKDnN0b3JlZF9yZWNvcmRzGAUgASgIQg8KDV9hZnRlcl9vZmZzZXQiLAoMU3RvcmVkUmVjb3JkEg4KBm9mZnNldBgBIAEoBBIMCgRqc29uGAIgASgMInAKEkZldGNoRmFjdHNSZXNwb25zZRIiCgVmYWN0cxgBIAMoCzITLmJzZmcudjEuU3RvcmVkRmFjdBIOCgZjdXJzb3IYAiABKAQSJgoHcmVjb3JkcxgDIAMoCzIVLmJzZmcudjEuU3RvcmVkUmVjb3JkIj4KFUNvbmZpcm1SZWNlaXB0UmVxdWVzdBIVCg1jb25zdW1lcl9uYW1lGAEgASgJEg4KBm9mZnNldBgCIAEoBCI0ChZDb25maXJtUmVjZWlwdFJlc3BvbnNlEhoKEmN1cnNvcl9hZHZhbmNlZF90bxgBIAEoBCJ+Cg9QdXRPYmplY3RIZWFkZXISDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRISCgptZWRpYV90eXBlGAMgASgJEhEKBHNpemUYBCABKARIAIgBARITCgZzaGEyNTYYBSABKAlIAYgBAUIHCgVfc2l6ZUIJCgdfc2hhMjU2IlcKEFB1dE9iamVjdFJlcXVlc3QSKgoGaGVhZGVyGAEgASgLMhguYnNmZy52MS5QdXRPYmplY3RIZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQiTgoRUHV0T2JqZWN0UmVzcG9uc2USDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRIOCgZkaWdlc3QYAyABKAkSDAoEc2l6ZRgEIAEoBCI/ChBHZXRPYmplY3RSZXF1ZXN0Eg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGb2Zmc2V0GAMgASgEIlsKCk9iamVjdEluZm8SDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRISCgptZWRpYV90eXBlGAMgASgJEg4KBmRpZ2VzdBgEIAEoCRIMCgRzaXplGAUgASgEIlEKEUdldE9iamVjdFJlc3BvbnNlEiMKBGluZm8YASABKAsyEy5ic2ZnLnYxLk9iamVjdEluZm9IABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQyyAMKD0JvdW5kYXJ5U2VydmljZRJFCgpBcHBlbmRGYWN0EhouYnNmZy52MS5BcHBlbmRGYWN0UmVxdWVzdBobLmJzZmcudjEuQXBwZW5kRmFjdFJlc3BvbnNlEkgKC0FwcGVuZEZhY3RzEhsuYnNmZy52MS5BcHBlbmRGYWN0c1JlcXVlc3QaHC5ic2ZnLnYxLkFwcGVuZEZhY3RzUmVzcG9uc2USRQoKRmV0Y2hGYWN0cxIaLmJzZmcudjEuRmV0Y2hGYWN0c1JlcXVlc3QaGy5ic2ZnLnYxLkZldGNoRmFjdHNSZXNwb25zZRJRCg5Db25maXJtUmVjZWlwdBIeLmJzZmcudjEuQ29uZmlybVJlY2VpcHRSZXF1ZXN0Gh8uYnNmZy52MS5Db25maXJtUmVjZWlwdFJlc3BvbnNlEkQKCVB1dE9iamVjdBIZLmJzZmcudjEuUHV0T2JqZWN0UmVxdWVzdBoaLmJzZmcudjEuUHV0T2JqZWN0UmVzcG9uc2UoARJECglHZXRPYmplY3QSGS5ic2ZnLnYxLkdldE9iamVjdFJlcXVlc3QaGi5ic2ZnLnYxLkdldE9iamVjdFJlc3BvbnNlMAFiBnByb3RvMw");
 
 /**
  * Transport metadata of a fact: routing, idempotency and correlation.
@@ -348,6 +348,15 @@ export type FetchFactsRequest = Message<"bsfg.v1.FetchFactsRequest"> & {
    * @generated from field: optional uint64 after_offset = 4;
    */
   afterOffset?: bigint | undefined;
+
+  /**
+   * Peer exchange: answer with `records` (each fact exactly as the sending
+   * zone stores it) instead of `facts`, so neither node re-encodes it. A
+   * node that does not know this field answers with `facts`.
+   *
+   * @generated from field: bool stored_records = 5;
+   */
+  storedRecords: boolean;
 };
 
 /**
@@ -356,6 +365,31 @@ export type FetchFactsRequest = Message<"bsfg.v1.FetchFactsRequest"> & {
  */
 export const FetchFactsRequestSchema: GenMessage<FetchFactsRequest> = /*@__PURE__*/
   messageDesc(file_bsfg_v1_boundary, 9);
+
+/**
+ * A fact as its zone stores it: UTF-8 JSON, storage format v1 (README,
+ * "JetStream layout"), with proto field names.
+ *
+ * @generated from message bsfg.v1.StoredRecord
+ */
+export type StoredRecord = Message<"bsfg.v1.StoredRecord"> & {
+  /**
+   * @generated from field: uint64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes json = 2;
+   */
+  json: Uint8Array;
+};
+
+/**
+ * Describes the message bsfg.v1.StoredRecord.
+ * Use `create(StoredRecordSchema)` to create a new message.
+ */
+export const StoredRecordSchema: GenMessage<StoredRecord> = /*@__PURE__*/
+  messageDesc(file_bsfg_v1_boundary, 10);
 
 /**
  * @generated from message bsfg.v1.FetchFactsResponse
@@ -372,6 +406,13 @@ export type FetchFactsResponse = Message<"bsfg.v1.FetchFactsResponse"> & {
    * @generated from field: uint64 cursor = 2;
    */
   cursor: bigint;
+
+  /**
+   * Instead of `facts` when the request set `stored_records`.
+   *
+   * @generated from field: repeated bsfg.v1.StoredRecord records = 3;
+   */
+  records: StoredRecord[];
 };
 
 /**
@@ -379,7 +420,7 @@ export type FetchFactsResponse = Message<"bsfg.v1.FetchFactsResponse"> & {
  * Use `create(FetchFactsResponseSchema)` to create a new message.
  */
 export const FetchFactsResponseSchema: GenMessage<FetchFactsResponse> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 10);
+  messageDesc(file_bsfg_v1_boundary, 11);
 
 /**
  * @generated from message bsfg.v1.ConfirmReceiptRequest
@@ -401,7 +442,7 @@ export type ConfirmReceiptRequest = Message<"bsfg.v1.ConfirmReceiptRequest"> & {
  * Use `create(ConfirmReceiptRequestSchema)` to create a new message.
  */
 export const ConfirmReceiptRequestSchema: GenMessage<ConfirmReceiptRequest> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 11);
+  messageDesc(file_bsfg_v1_boundary, 12);
 
 /**
  * @generated from message bsfg.v1.ConfirmReceiptResponse
@@ -418,7 +459,7 @@ export type ConfirmReceiptResponse = Message<"bsfg.v1.ConfirmReceiptResponse"> &
  * Use `create(ConfirmReceiptResponseSchema)` to create a new message.
  */
 export const ConfirmReceiptResponseSchema: GenMessage<ConfirmReceiptResponse> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 12);
+  messageDesc(file_bsfg_v1_boundary, 13);
 
 /**
  * @generated from message bsfg.v1.PutObjectHeader
@@ -459,7 +500,7 @@ export type PutObjectHeader = Message<"bsfg.v1.PutObjectHeader"> & {
  * Use `create(PutObjectHeaderSchema)` to create a new message.
  */
 export const PutObjectHeaderSchema: GenMessage<PutObjectHeader> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 13);
+  messageDesc(file_bsfg_v1_boundary, 14);
 
 /**
  * @generated from message bsfg.v1.PutObjectRequest
@@ -488,7 +529,7 @@ export type PutObjectRequest = Message<"bsfg.v1.PutObjectRequest"> & {
  * Use `create(PutObjectRequestSchema)` to create a new message.
  */
 export const PutObjectRequestSchema: GenMessage<PutObjectRequest> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 14);
+  messageDesc(file_bsfg_v1_boundary, 15);
 
 /**
  * @generated from message bsfg.v1.PutObjectResponse
@@ -522,7 +563,7 @@ export type PutObjectResponse = Message<"bsfg.v1.PutObjectResponse"> & {
  * Use `create(PutObjectResponseSchema)` to create a new message.
  */
 export const PutObjectResponseSchema: GenMessage<PutObjectResponse> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 15);
+  messageDesc(file_bsfg_v1_boundary, 16);
 
 /**
  * @generated from message bsfg.v1.GetObjectRequest
@@ -551,7 +592,7 @@ export type GetObjectRequest = Message<"bsfg.v1.GetObjectRequest"> & {
  * Use `create(GetObjectRequestSchema)` to create a new message.
  */
 export const GetObjectRequestSchema: GenMessage<GetObjectRequest> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 16);
+  messageDesc(file_bsfg_v1_boundary, 17);
 
 /**
  * @generated from message bsfg.v1.ObjectInfo
@@ -588,7 +629,7 @@ export type ObjectInfo = Message<"bsfg.v1.ObjectInfo"> & {
  * Use `create(ObjectInfoSchema)` to create a new message.
  */
 export const ObjectInfoSchema: GenMessage<ObjectInfo> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 17);
+  messageDesc(file_bsfg_v1_boundary, 18);
 
 /**
  * @generated from message bsfg.v1.GetObjectResponse
@@ -617,7 +658,7 @@ export type GetObjectResponse = Message<"bsfg.v1.GetObjectResponse"> & {
  * Use `create(GetObjectResponseSchema)` to create a new message.
  */
 export const GetObjectResponseSchema: GenMessage<GetObjectResponse> = /*@__PURE__*/
-  messageDesc(file_bsfg_v1_boundary, 18);
+  messageDesc(file_bsfg_v1_boundary, 19);
 
 /**
  * Served on one mTLS listener per zone node (Connect, gRPC and gRPC-Web).
