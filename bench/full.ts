@@ -242,6 +242,11 @@ export async function runFull(o: FullOptions): Promise<void> {
       .join(" ")}); idle RSS enterprise ${peak(gw.idleRss, E)} MiB, plant-a ${peak(gw.idleRss, P)} MiB`,
   );
   console.table(rows);
+  const atHeal = gw.drain?.rssAtHeal;
+  if (atHeal !== undefined)
+    console.log(
+      `RSS when the link healed, after the nodes settled from the top-up: enterprise ${atHeal[E]} MiB, plant-a ${atHeal[P]} MiB`,
+    );
   const cpu = cpuTable(substrate, echo, gw);
   console.log(
     "\nCPU per fact (µs of user+system CPU per fact, call or message, by process; from /proc/<pid>/stat):",

@@ -24,6 +24,7 @@ import {
   percentile,
   RssSampler,
   round,
+  rssMiB,
 } from "./load.js";
 
 type Boundary = Client<typeof BoundaryService>;
@@ -51,7 +52,14 @@ export interface GatewayResult {
   readonly appendFact: LoadResult & { rss: Rss };
   readonly appendFacts: LoadResult & { batch: number; rss: Rss };
   readonly topUp?: LoadResult | undefined;
-  readonly drain?: { facts: number; seconds: number; factsPerSecond: number; rss: Rss };
+  readonly drain?: {
+    /** RSS of each process when the link healed, after the nodes settled (MiB). */
+    rssAtHeal: Record<string, number>;
+    facts: number;
+    seconds: number;
+    factsPerSecond: number;
+    rss: Rss;
+  };
   readonly latencyBatched?: GatewayResult["latency"];
   readonly latency?: {
     rate: number;
@@ -147,6 +155,27 @@ export async function startProfiledNode(zone: Zone, dir: string): Promise<ChildP
 }
 
 /**
+ * Waits (15 s at most) until no process's RSS has fallen by more than 1 MiB
+ * over the last 2 s, and returns each one's RSS then.
+ */
+export async function settleRss(
+  pids: Record<string, () => number | undefined>,
+): Promise<Record<string, number>> {
+  const read = () =>
+    Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, rssMiB(pid()) ?? 0]));
+  let last = read();
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    await delay(2000);
+    const now = read();
+    const falling = Object.keys(now).some((name) => (last[name] ?? 0) - (now[name] ?? 0) > 1);
+    last = now;
+    if (!falling) break;
+  }
+  return last;
+}
+
+/**
  * Heals enterprise's link and returns the seconds until plant-a's import
  * high-water mark for enterprise/operational reaches `target`.
  */
@@ -227,9 +256,14 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
         : undefined;
     const target = await streamLastSeq(ent.nats.url, "facts_operational");
 
+    // A real backlog builds up over an outage, not in the second before the link heals: let the
+    // nodes settle after the top-up (V8 gives back the heap the burst grew) so the drain's RSS
+    // is the drain's, not the burst's. The settled values are reported with it.
+    const settled = await settleRss(pids);
     rss = new RssSampler(pids);
     const drainSeconds = await healAndTimeDrain(ent, plant, target, Math.max(o.maxPhaseMs, 30 * 60_000));
     const drain = {
+      rssAtHeal: settled,
       facts: target,
       seconds: round(drainSeconds, 3),
       factsPerSecond: Math.round(target / drainSeconds),

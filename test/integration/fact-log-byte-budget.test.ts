@@ -1,7 +1,6 @@
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { FETCH_MAX_BYTES, JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
@@ -9,6 +8,7 @@ import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { isDomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { fact, record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 
@@ -17,17 +17,7 @@ import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.
 // larger than the whole budget still crosses, alone.
 
 const MIB = 1024 * 1024;
-const spec: CategorySpec = {
-  name: "operational",
-  maxAgeMs: 86_400_000,
-  maxBytes: 512 * MIB,
-  maxMsgs: -1,
-  maxMsgBytes: 8 * MIB,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-};
+const spec = categorySpec("operational", { maxBytes: 512 * MIB, maxMsgBytes: 8 * MIB });
 // The enterprise side of a crossing: plant-a's peer consumer reads the store buffer.
 const reader: ConsumerSpec = {
   kind: "peer",

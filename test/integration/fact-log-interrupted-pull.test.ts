@@ -1,13 +1,13 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { encodeImported } from "../../src/adapters/jetstream/fact-codec.js";
 import { JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { provisionForwardBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import { startTcpProxy, type TcpProxy } from "../fixtures/tcp-proxy.js";
@@ -17,17 +17,7 @@ import { startTcpProxy, type TcpProxy } from "../fixtures/tcp-proxy.js";
 // a batch must fail that read (and never hang it, or hand out a gapped batch);
 // the following reads from the same cursor must return everything again.
 
-const spec: CategorySpec = {
-  name: "operational",
-  maxAgeMs: 86_400_000,
-  maxBytes: 256 * 1024 * 1024,
-  maxMsgs: -1,
-  maxMsgBytes: 1024 * 1024,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-};
+const spec = categorySpec("operational", { maxBytes: 256 * 1024 * 1024 });
 const reader: ConsumerSpec = {
   kind: "local",
   name: "operational-reader",

@@ -1,7 +1,6 @@
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
@@ -9,6 +8,7 @@ import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { isDomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { envelope, record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 
@@ -17,17 +17,7 @@ import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.
 // size, a smaller one, another position — or whatever happened to the
 // background pull, the reader gets exactly the facts after its offset.
 
-const spec: CategorySpec = {
-  name: "operational",
-  maxAgeMs: 86_400_000,
-  maxBytes: 64 * 1024 * 1024,
-  maxMsgs: -1,
-  maxMsgBytes: 1024 * 1024,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-};
+const spec = categorySpec();
 const consumer: ConsumerSpec = {
   kind: "peer",
   name: "peer.plant-a.operational",

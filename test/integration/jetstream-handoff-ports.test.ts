@@ -3,7 +3,6 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
-import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { JetStreamFactLog, streamSequence } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
@@ -15,20 +14,11 @@ import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { cursorStoreContract } from "../contract/cursor-store.contract.js";
 import { forwardBufferContract } from "../contract/forward-buffer.contract.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 
-const spec: CategorySpec = {
-  name: "operational",
-  maxAgeMs: 86_400_000,
-  maxBytes: 64 * 1024 * 1024,
-  maxMsgs: -1,
-  maxMsgBytes: 1024 * 1024,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-};
+const spec = categorySpec();
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

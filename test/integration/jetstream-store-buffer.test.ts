@@ -1,28 +1,17 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import { isDomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { storeBufferContract } from "../contract/store-buffer.contract.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 
-const spec = (name: string, overrides: Partial<CategorySpec> = {}): CategorySpec => ({
-  name,
-  maxAgeMs: 86_400_000,
-  maxBytes: 64 * 1024 * 1024,
-  maxMsgs: -1,
-  maxMsgBytes: 1024 * 1024,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-  ...overrides,
-});
+const spec = categorySpec;
 
 const specs = [
   spec("operational"),

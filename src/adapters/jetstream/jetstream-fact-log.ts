@@ -128,17 +128,9 @@ export class JetStreamFactLog implements FactLog {
   ): Promise<Msg[]> {
     const { nc, jsm } = this.#connected();
     let reader = this.#readers.get(consumer.name);
-    if (reader === undefined || reader.after !== after) {
-      await this.#drop(consumer.name);
-      reader = await this.#open(jsm, consumer, after);
-      this.#readers.set(consumer.name, reader);
-    }
+    if (reader === undefined || reader.after !== after) reader = await this.#reposition(jsm, consumer, after);
     let msgs = await takePrefetched(reader, limit);
-    if (msgs === "reposition") {
-      await this.#drop(consumer.name);
-      reader = await this.#open(jsm, consumer, after);
-      this.#readers.set(consumer.name, reader);
-    }
+    if (msgs === "reposition") reader = await this.#reposition(jsm, consumer, after);
     if (msgs === "reposition" || msgs === undefined) msgs = await pullSome(nc, reader, limit);
     const cancelled = () => signal?.aborted === true;
     if (msgs.length === 0 && waitMs > 0 && !cancelled()) {
@@ -175,6 +167,14 @@ export class JetStreamFactLog implements FactLog {
     return this.#serialised(name, async () => {
       if (this.#readers.get(name)?.prefetched === prefetched) await this.#drop(name);
     });
+  }
+
+  /** A fresh server-side reader whose next message follows `after`, replacing the consumer's old one. */
+  async #reposition(jsm: JetStreamManager, consumer: ConsumerSpec, after: number): Promise<Reader> {
+    await this.#drop(consumer.name);
+    const reader = await this.#open(jsm, consumer, after);
+    this.#readers.set(consumer.name, reader);
+    return reader;
   }
 
   async #open(jsm: JetStreamManager, consumer: ConsumerSpec, after: number): Promise<Reader> {
