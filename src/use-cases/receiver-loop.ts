@@ -57,8 +57,8 @@ export class ReceiverLoop {
     // from the durable cursor.
     let after: number | undefined;
     let next: { readonly fetched: Promise<Fetched>; readonly cancel: () => void } | undefined;
-    const confirms = new Confirms((offset) =>
-      o.link.confirm(o.consumer, offset, AbortSignal.timeout(30_000)),
+    const confirms = new Confirms((offset, timeoutMs) =>
+      o.link.confirm(o.consumer, offset, AbortSignal.timeout(timeoutMs)),
     );
     while (!signal.aborted) {
       let stage: "local" | "peer" = "local";
@@ -142,6 +142,9 @@ export class ReceiverLoop {
 
 type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;
 
+const CONFIRM_MS = 30_000;
+const FINAL_CONFIRM_MS = 5_000;
+
 /**
  * Confirms of stored batches, sent in the background one at a time: while one
  * travels, newer stored offsets only raise what the next one will say, so a
@@ -149,14 +152,14 @@ type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;
  * one per batch. A failed confirm is reported at the next batch.
  */
 class Confirms {
-  readonly #send: (offset: number) => Promise<unknown>;
+  readonly #send: (offset: number, timeoutMs: number) => Promise<unknown>;
   #wanted = 0;
   #sent = 0;
   #inFlight: Promise<void> | undefined;
   #failure: { readonly error: unknown } | undefined;
   #generation = 0;
 
-  constructor(send: (offset: number) => Promise<unknown>) {
+  constructor(send: (offset: number, timeoutMs: number) => Promise<unknown>) {
     this.#send = send;
   }
 
@@ -183,10 +186,13 @@ class Confirms {
     this.#failure = undefined;
   }
 
-  /** Waits for the confirm in flight and sends one for anything stored since; never throws. */
+  /**
+   * Waits for the confirm in flight and sends one for anything stored since,
+   * with a short deadline (shutdown must not wait out a partition twice); never throws.
+   */
   async flush(): Promise<void> {
     while (this.#inFlight !== undefined) await this.#inFlight;
-    if (this.#wanted > this.#sent) await this.#send(this.#wanted).catch(() => undefined);
+    if (this.#wanted > this.#sent) await this.#send(this.#wanted, FINAL_CONFIRM_MS).catch(() => undefined);
   }
 
   #next(): void {
@@ -194,7 +200,7 @@ class Confirms {
     const offset = this.#wanted;
     const generation = this.#generation;
     this.#sent = offset;
-    this.#inFlight = this.#send(offset).then(
+    this.#inFlight = this.#send(offset, CONFIRM_MS).then(
       () => {
         if (generation !== this.#generation) return;
         this.#inFlight = undefined;
