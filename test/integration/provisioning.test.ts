@@ -4,20 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CategorySpec } from "../../src/adapters/jetstream/category-spec.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import { silentLogger } from "../../src/ports/logger.js";
+import { categorySpec } from "../fixtures/category-spec.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 
-const spec = (overrides: Partial<CategorySpec> = {}): CategorySpec => ({
-  name: "operational",
-  maxAgeMs: 86_400_000,
-  maxBytes: 32 * 1024 * 1024,
-  maxMsgs: -1,
-  maxMsgBytes: 1024 * 1024,
-  replicas: 1,
-  storage: "file",
-  dedup: "index",
-  duplicateWindowMs: 120_000,
-  ...overrides,
-});
+const spec = (overrides: Partial<CategorySpec> = {}): CategorySpec =>
+  categorySpec("operational", { maxBytes: 32 * 1024 * 1024, ...overrides });
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
