@@ -2,8 +2,6 @@ import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FETCH_MAX_BYTES, JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
-import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
-import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { isDomainError } from "../../src/domain/errors.js";
@@ -11,6 +9,7 @@ import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
 import { fact, record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 
 // A fetch is bounded by bytes as well as by count, so a batch of large facts
 // cannot become a response of hundreds of MiB held in both nodes, and a fact
@@ -48,13 +47,7 @@ const sized = (bytes: number) =>
 
 describe("JetStreamFactLog byte budget", () => {
   it("ends a batch of large facts at the budget, hands an over-budget fact out alone, and skips nothing", async () => {
-    const store = new JetStreamStoreBuffer({
-      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-      categories: [spec],
-      publishTimeoutMs: 10_000,
-      isConnected: () => true,
-      fillPercent: () => 0,
-    });
+    const store = storeBufferOn(nc, jsm, [spec]);
     const records = [
       ...Array.from({ length: 12 }, () => sized(900 * 1024)),
       sized(5 * MIB),

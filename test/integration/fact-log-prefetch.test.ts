@@ -2,8 +2,6 @@ import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
-import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
-import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { isDomainError } from "../../src/domain/errors.js";
@@ -11,6 +9,7 @@ import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
 import { envelope, record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 
 // After handing out a full batch the log pulls the next one in the background
 // (a backlog is being read). Whatever the next read asks for — the same batch
@@ -36,13 +35,7 @@ beforeAll(async () => {
   nc = await connect({ servers: server.url });
   jsm = await jetstreamManager(nc);
   await provisionStoreBuffers(jsm, [spec], silentLogger);
-  const store = new JetStreamStoreBuffer({
-    jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-    categories: [spec],
-    publishTimeoutMs: 10_000,
-    isConnected: () => true,
-    fillPercent: () => 0,
-  });
+  const store = storeBufferOn(nc, jsm, [spec]);
   const outcomes = await store.append(
     Array.from({ length: TOTAL }, (_, i) => record({ envelope: envelope({ messageId: `pf-${i + 1}` }) })),
   );

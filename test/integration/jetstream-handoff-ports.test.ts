@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
 import { JetStreamFactLog, streamSequence } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
-import { JetStreamStoreBuffer } from "../../src/adapters/jetstream/jetstream-store-buffer.js";
 import { KvCursorStore } from "../../src/adapters/jetstream/kv-cursor-store.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionForwardBuffers, provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
@@ -17,6 +16,7 @@ import { forwardBufferContract } from "../contract/forward-buffer.contract.js";
 import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 
 const spec = categorySpec();
 
@@ -60,13 +60,7 @@ describe("JetStreamFactLog", () => {
   };
 
   it("reads only facts addressed to the consumer's peer, in offset order, repeatably", async () => {
-    const store = new JetStreamStoreBuffer({
-      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-      categories: [spec],
-      publishTimeoutMs: 5000,
-      isConnected: () => true,
-      fillPercent: () => 0,
-    });
+    const store = storeBufferOn(nc, jsm, [spec], 5000);
     const mine = Array.from({ length: 5 }, () => record());
     const others = Array.from({ length: 5 }, () => {
       const r = record();

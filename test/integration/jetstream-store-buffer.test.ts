@@ -10,6 +10,7 @@ import { storeBufferContract } from "../contract/store-buffer.contract.js";
 import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
+import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 
 const spec = categorySpec;
 
@@ -118,13 +119,7 @@ describe("JetStreamStoreBuffer specifics", () => {
   it("reports a full stream (discard new) as back_pressure, writing nothing", async () => {
     const tiny = [spec("tiny", { maxBytes: 4096 })];
     await provisionStoreBuffers(jsm, tiny, silentLogger);
-    const store = new JetStreamStoreBuffer({
-      jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-      categories: tiny,
-      publishTimeoutMs: 3000,
-      isConnected: () => true,
-      fillPercent: () => 0,
-    });
+    const store = storeBufferOn(nc, jsm, tiny, 3000);
     const outcomes = await store.append(Array.from({ length: 40 }, () => record({ category: "tiny" })));
     const refused = outcomes.filter(isDomainError);
     expect(refused.length).toBeGreaterThan(0);
