@@ -29,9 +29,15 @@ export function createWideWindowSessionManager(
     authority: inner.authority,
     async request(method, path, headers, requestOptions) {
       const stream = await inner.request(method, path, headers, requestOptions);
-      if (!widened.has(stream.session as http2.ClientHttp2Session)) {
-        widened.add(stream.session as http2.ClientHttp2Session);
-        (stream.session as http2.ClientHttp2Session).setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      const session = stream.session as http2.ClientHttp2Session;
+      if (!widened.has(session)) {
+        widened.add(session);
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        // connect-node destroys a connection that gets GOAWAY with no open streams;
+        // Node raises that error when the socket has closed, and if the manager has
+        // moved to a new connection by then its listeners are gone and the error
+        // would crash the node (connect-es#1768). The manager has already acted on it.
+        session.on("error", () => {});
       }
       return stream;
     },
