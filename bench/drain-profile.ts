@@ -6,14 +6,14 @@
  * the forward buffer).
  */
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
 import { appendBatches, healAndTimeDrain, startProfiledNode, streamLastSeq } from "./gateway.js";
 import { round } from "./load.js";
-import { topSelfTime } from "./profile.js";
+import { printZoneProfiles } from "./profile.js";
 
 export async function runDrainProfile(argv: readonly string[]): Promise<void> {
   const flag = (name: string) => {
@@ -52,13 +52,5 @@ export async function runDrainProfile(argv: readonly string[]): Promise<void> {
     }
     await zones.stop();
   }
-  for (const name of ["enterprise", "plant-a"]) {
-    for (const f of (await readdir(join(dir, name))).filter((f) => f.endsWith(".cpuprofile"))) {
-      const summary = topSelfTime(JSON.parse(await readFile(join(dir, name, f), "utf8")));
-      if (summary.totalMs < 2000) continue; // the tsx loader thread
-      console.log(`\n${name}: ${join(dir, name, f)} — ${summary.totalMs} ms sampled`);
-      console.table(summary.functions.slice(0, 20));
-      console.table(summary.packages.slice(0, 12));
-    }
-  }
+  await printZoneProfiles(dir, ["enterprise", "plant-a"], 20);
 }

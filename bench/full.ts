@@ -63,7 +63,7 @@ export function parseFullArgs(argv: readonly string[]): FullOptions {
   return o;
 }
 
-async function startEcho(
+export async function startEcho(
   ca: string,
   cert: string,
   key: string,

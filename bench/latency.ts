@@ -1,15 +1,22 @@
 /**
- * `npm run bench -- latency [--rate N] [--seconds S] [--batch B] [--runs R]`:
+ * `npm run bench -- latency [--rate N] [--seconds S] [--batch B] [--runs R] [--cpu-prof DIR]`:
  * end-to-end latency alone (append in enterprise → returned by FetchFacts in
  * plant-a) on two fresh zones with no backlog, R runs each of AppendFacts of
  * B facts and of unary AppendFact at N facts/s. The full suite measures the
  * same right after a drain; this one isolates it and shows its spread.
+ * With --cpu-prof both nodes run under `node --cpu-prof` and their top
+ * self-time functions are printed at the end.
  */
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
-import { measureLatency } from "./gateway.js";
+import { measureLatency, startProfiledNode } from "./gateway.js";
 import { cpuPerItem, RssSampler } from "./load.js";
+import { printZoneProfiles } from "./profile.js";
 
 export async function runLatency(argv: readonly string[]): Promise<void> {
   const flag = (name: string, fallback: number) => {
@@ -19,6 +26,9 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
   const o = { rate: flag("rate", 1000), latencySeconds: flag("seconds", 10) };
   const batch = flag("batch", 10);
   const runs = flag("runs", 3);
+  const profIndex = argv.indexOf("--cpu-prof");
+  const profDir = profIndex >= 0 ? argv[profIndex + 1] : undefined;
+  const profiled: ChildProcess[] = [];
   const zones = await startZones(["enterprise", "plant-a"], () => ({
     receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
     log_level: "warn",
@@ -26,10 +36,16 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
   try {
     const ent = zones.zone("enterprise");
     const plant = zones.zone("plant-a");
+    if (profDir !== undefined) {
+      for (const zone of [ent, plant]) {
+        await mkdir(join(profDir, zone.name), { recursive: true });
+        profiled.push(await startProfiledNode(zone, join(profDir, zone.name)));
+      }
+    }
     const producers = Array.from({ length: 4 }, () => clientFor(ent.rpcUrl, zones.ca, ent.app));
     const pids = {
-      "enterprise node": () => ent.node.pid,
-      "plant-a node": () => plant.node.pid,
+      "enterprise node": () => profiled[0]?.pid ?? ent.node.pid,
+      "plant-a node": () => profiled[1]?.pid ?? plant.node.pid,
       "enterprise nats-server": () => ent.nats.pid,
       "plant-a nats-server": () => plant.nats.pid,
       "load generator": () => process.pid,
@@ -60,6 +76,13 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
     console.log("CPU µs per fact by process (user+system, /proc/<pid>/stat):");
     console.table(perProcess);
   } finally {
+    for (const child of profiled) {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+    }
     await zones.stop();
   }
+  if (profDir !== undefined) await printZoneProfiles(profDir, ["enterprise", "plant-a"], 25);
 }

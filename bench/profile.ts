@@ -66,3 +66,16 @@ export async function runProfile(argv: readonly string[]): Promise<void> {
     console.table(summary.packages.slice(0, 15));
   }
 }
+
+/** Prints the profile of each zone's node written under `dir/<zone>/` by `startProfiledNode`. */
+export async function printZoneProfiles(dir: string, zones: readonly string[], top: number): Promise<void> {
+  for (const name of zones) {
+    for (const f of (await readdir(join(dir, name))).filter((f) => f.endsWith(".cpuprofile"))) {
+      const summary = topSelfTime(JSON.parse(await readFile(join(dir, name, f), "utf8")) as CpuProfile);
+      if (summary.totalMs < 2000) continue; // the tsx loader thread
+      console.log(`\n${name}: ${join(dir, name, f)} — ${summary.totalMs} ms sampled`);
+      console.table(summary.functions.slice(0, top));
+      console.table(summary.packages.slice(0, 12));
+    }
+  }
+}

@@ -7,12 +7,14 @@
  * scaling [--sizes 100,…] [--backlogs 10000,…] — cost by fact size and backlog size;
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput;
- * latency [--rate N] [--seconds S] [--batch B] [--runs R] — end-to-end latency alone.
+ * latency [--rate N] [--seconds S] [--batch B] [--runs R] [--cpu-prof DIR] — end-to-end latency alone;
+ * h2load [--requests N] [--clients C] [--streams M] — echo vs gateway under nghttp2's h2load.
  */
 import { execFileSync } from "node:child_process";
 import { measureArtifacts } from "./artifacts.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
+import { runH2load } from "./h2load.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
 import { runLatency } from "./latency.js";
 import { PRODUCTION_NODE_OPTIONS } from "./production-node-options.js";
@@ -42,6 +44,8 @@ if (suite === "full") {
   await runScaling(rest);
 } else if (suite === "latency") {
   await runLatency(rest);
+} else if (suite === "h2load") {
+  await runH2load(rest);
 } else if (suite === "profile") {
   await runProfile(rest);
 } else if (suite === "idempotency") {
@@ -57,7 +61,7 @@ if (suite === "full") {
   console.table(await measureArtifacts(mib));
 } else {
   console.error(
-    `unknown bench suite "${suite}" (known: full, latency, scaling, profile, drain-profile, idempotency, artifacts)`,
+    `unknown bench suite "${suite}" (known: full, latency, h2load, scaling, profile, drain-profile, idempotency, artifacts)`,
   );
   process.exitCode = 2;
 }

@@ -40,12 +40,15 @@ export function categorySpecsOf(config: Config): CategorySpec[] {
 }
 
 /** One limit for object_json across categories: the largest category's, so validation can run before routing. */
-export function factLimitsOf(config: Config): FactLimits & { maxBatchItems: number } {
+export function factLimitsOf(
+  config: Config,
+): FactLimits & { maxBatchItems: number; maxFactsInFlight: number } {
   return {
     maxObjectJsonBytes: Math.max(...Object.values(config.categories).map((c) => c.max_fact_bytes)),
     maxJsonDepth: config.limits.max_json_depth,
     maxLabels: config.limits.max_labels,
     maxBatchItems: config.limits.max_batch_items,
+    maxFactsInFlight: config.limits.max_facts_in_flight,
   };
 }
 

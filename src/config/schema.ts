@@ -135,6 +135,8 @@ export const configSchema = z
         max_json_depth: z.number().int().min(1).max(1000).default(64),
         max_labels: z.number().int().min(0).max(256).default(32),
         max_batch_items: z.number().int().min(1).max(100_000).default(1000),
+        /** Facts being stored at once across all appends; more wait their turn. */
+        max_facts_in_flight: z.number().int().min(1).max(1_000_000).default(8192),
         max_request_bytes: size.default(8 * 1024 ** 2),
         // The RPC listener (HTTP/2 and HTTP/1.1 over TLS); see src/server/rpc-limits.ts.
         /** Request header block (HTTP/2 header list, HTTP/1.1 header section). */

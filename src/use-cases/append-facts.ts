@@ -9,10 +9,11 @@ import type { Hasher } from "../ports/hasher.js";
 import type { Logger } from "../ports/logger.js";
 import type { StoreBuffer, StoreOutcome } from "../ports/store-buffer.js";
 import type { ArtifactReference } from "./artifacts.js";
+import { FactPermits } from "./fact-permits.js";
 
 export interface AppendFactsOptions {
   readonly policy: ZonePolicy;
-  readonly limits: FactLimits & { readonly maxBatchItems: number };
+  readonly limits: FactLimits & { readonly maxBatchItems: number; readonly maxFactsInFlight: number };
   /** Appends are refused with back_pressure at or above this fill of a store buffer. */
   readonly backPressurePercent: number;
   readonly store: StoreBuffer;
@@ -32,9 +33,11 @@ type Prepared = { readonly record: FactRecord } | { readonly error: DomainError 
  */
 export class AppendFacts {
   readonly #o: AppendFactsOptions;
+  readonly #permits: FactPermits;
 
   constructor(options: AppendFactsOptions) {
     this.#o = options;
+    this.#permits = new FactPermits(options.limits.maxFactsInFlight);
   }
 
   /** One fact; throws a DomainError on any failure. */
@@ -60,6 +63,19 @@ export class AppendFacts {
         },
       );
     }
+    // Taken before validation: a waiting request holds only its decoded message.
+    const permits = await this.#permits.acquire(requests.length);
+    try {
+      return await this.#appendPermitted(principal, requests);
+    } finally {
+      this.#permits.release(permits);
+    }
+  }
+
+  async #appendPermitted(
+    principal: string,
+    requests: readonly AppendRequest[],
+  ): Promise<Array<AppendResult | DomainError>> {
     const prepared = await Promise.all(requests.map((r) => this.#checkArtifact(this.#prepare(principal, r))));
 
     // A batch may carry the same message_id twice; the store would see the

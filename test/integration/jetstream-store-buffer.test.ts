@@ -83,6 +83,34 @@ describe("JetStreamStoreBuffer specifics", () => {
     expect(again).toMatchObject({ kind: "existing", digest: r.digest });
   });
 
+  it("answers a retry with one read of the stored fact, writing nothing", async () => {
+    const r = record();
+    const [first] = await makeStore().append([r]);
+    // Everything the store sends to NATS while it answers the retry.
+    const seen: string[] = [];
+    const spy = await connect({ servers: server.url });
+    spy.subscribe(">", {
+      callback: (_e, m) => {
+        seen.push(m.subject);
+      },
+    });
+    await spy.flush();
+    const [retry] = await makeStore().append([r]);
+    await nc.flush();
+    await spy.flush();
+    await spy.close();
+    expect(first).toMatchObject({ kind: "stored" });
+    expect(retry).toEqual({
+      kind: "existing",
+      offset: (first as { offset: number }).offset,
+      category: "operational",
+      digest: r.digest,
+    });
+    const apiCalls = seen.filter((s) => s.startsWith("$JS.API."));
+    expect(apiCalls).toEqual(["$JS.API.STREAM.MSG.GET.facts_operational"]);
+    expect(seen.filter((s) => s.startsWith("facts."))).toEqual([]);
+  });
+
   it("deduplicates window-mode categories within the duplicate window", async () => {
     const r = record({ category: "telemetry", subjectKind: "sensor" });
     const [first] = await makeStore().append([r]);

@@ -91,6 +91,10 @@ export class JetStreamStoreBuffer implements StoreBuffer {
       if (jsApiCode(error) !== JsCode.WrongLastSequence) return toDomainError(error, "append");
     }
     try {
+      // A producer's retry finds its fact where it would have written it: one
+      // read decides, as cheap as the append it repeats.
+      const here = await this.#storedAt(jsm, spec.name, subject);
+      if (here !== null) return here;
       const stored = await jsm.streams.getMessage(INDEX_STREAM, { last_by_subj: claimSubject });
       if (stored === null)
         return new DomainError("unavailable", "append: the message_id index changed underfoot; retry");
@@ -138,18 +142,20 @@ export class JetStreamStoreBuffer implements StoreBuffer {
     subject: string,
   ): Promise<StoreOutcome | DomainError> {
     try {
-      const stored = await jsm.streams.getMessage(storeStreamName(spec.name), { last_by_subj: subject });
-      if (stored === null)
-        return new DomainError("unavailable", "append: the stored fact vanished underfoot; retry");
-      return {
-        kind: "existing",
-        offset: stored.seq,
-        category: spec.name,
-        digest: decodeFact(stored.data).digest,
-      };
+      const stored = await this.#storedAt(jsm, spec.name, subject);
+      return stored ?? new DomainError("unavailable", "append: the stored fact vanished underfoot; retry");
     } catch (error) {
       return toDomainError(error, "append");
     }
+  }
+
+  /** The fact stored on `subject` (one per message_id in index mode), or null. */
+  async #storedAt(jsm: JetStreamManager, category: string, subject: string): Promise<StoreOutcome | null> {
+    const stored = await jsm.streams.getMessage(storeStreamName(category), { last_by_subj: subject });
+    if (stored === null) return null;
+    // The digest header spares parsing the fact; the JSON is the fallback.
+    const digest = stored.header?.get(DIGEST_HEADER) || decodeFact(stored.data).digest;
+    return { kind: "existing", offset: stored.seq, category, digest };
   }
 
   async #existingAt(

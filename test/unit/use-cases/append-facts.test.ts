@@ -135,3 +135,41 @@ describe("AppendFacts", () => {
     expect(store.facts("operational")).toHaveLength(0);
   });
 });
+
+describe("AppendFacts under many concurrent batches", () => {
+  it("stores at most limits.maxFactsInFlight facts at once, and every batch completes", async () => {
+    let inStore = 0;
+    let peak = 0;
+    const slowStore = new InMemoryStoreBuffer(["operational", "audit", "telemetry"]);
+    const append = slowStore.append.bind(slowStore);
+    slowStore.append = async (records) => {
+      inStore += records.length;
+      peak = Math.max(peak, inStore);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inStore -= records.length;
+      return append(records);
+    };
+    const capped = new AppendFacts({
+      policy: testPolicy,
+      limits: { ...testLimits, maxFactsInFlight: 120 },
+      backPressurePercent: 80,
+      store: slowStore,
+      hasher: nodeHasher,
+      clock: { nowMs: () => 1_800_000_000_000 },
+      logger: silentLogger,
+      observer: { duplicate: () => undefined, conflict: () => undefined },
+    });
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      capped.appendMany(
+        "erp",
+        Array.from({ length: 50 }, (_, i) => appendRequest({ envelope: { messageId: `b${b}-${i}` } })),
+      ),
+    );
+    const results = (await Promise.all(batches)).flat();
+    expect(results).toHaveLength(600);
+    expect(results.every((r) => !isDomainError(r) && !r.duplicate)).toBe(true);
+    // Two batches of 50 fit under 120, a third does not.
+    expect(peak).toBe(100);
+    expect(slowStore.facts("operational")).toHaveLength(600);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench -- h2load [--requests N] [--clients C] [--streams M] [--batch B] [--batch-requests N]`:
+ * the same anchor-vs-gateway comparison with an independent load generator,
+ * nghttp2's h2load, instead of our connect-node client. h2load cannot
+ * present a client certificate, so it speaks HTTP/2 with prior knowledge to
+ * bench/mtls-forwarder.ts, which carries each connection to the server over
+ * mTLS. h2load sends one body again and again: after the first request the
+ * gateway answers every AppendFact as a retry (duplicate: true), decided by
+ * its message_id index: a refused claim write plus one index read, the same
+ * two NATS operations a first append costs.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { AppendFactRequestSchema, AppendFactsRequestSchema } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { createTestPki } from "../test/fixtures/test-pki.js";
+import { startZones } from "../test/fixtures/zones.js";
+import { startEcho } from "./full.js";
+import { request } from "./gateway.js";
+import { cpuPerItem, RssSampler, round } from "./load.js";
+import { type MtlsForwarder, startMtlsForwarder } from "./mtls-forwarder.js";
+
+const DEFAULT_JSON = "bench/results/h2load.json";
+
+interface H2loadRun {
+  readonly requests: number;
+  readonly ok2xx: number;
+  readonly reqPerSecond: number;
+  readonly cpuMicrosPerRequest: Record<string, number>;
+  readonly peakRssMiB: Record<string, number>;
+}
+
+export async function runH2load(argv: readonly string[]): Promise<void> {
+  const flag = (name: string, fallback: number) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(argv[i + 1]) : fallback;
+  };
+  const o = {
+    requests: flag("requests", 20_000),
+    clients: flag("clients", 4),
+    streams: flag("streams", 64),
+    batch: flag("batch", 250),
+    batchRequests: flag("batch-requests", 400),
+  };
+  try {
+    execFileSync("h2load", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("h2load is not on PATH: install it with `sudo apt-get install -y nghttp2-client`");
+  }
+  const dir = await mkdtemp(join(tmpdir(), "bsfg-h2load-"));
+  const unaryBody = join(dir, "append-fact.bin");
+  const batchBody = join(dir, "append-facts.bin");
+  await writeFile(
+    unaryBody,
+    toBinary(AppendFactRequestSchema, create(AppendFactRequestSchema, request("h2", 0))),
+  );
+  const items = Array.from({ length: o.batch }, (_, i) => request("h2b", i));
+  await writeFile(batchBody, toBinary(AppendFactsRequestSchema, create(AppendFactsRequestSchema, { items })));
+
+  const rows: Array<Record<string, string | number>> = [];
+  const results: Record<string, H2loadRun> = {};
+  const measure = async (target: string, server: () => number | undefined, url: string) => {
+    for (const [procedure, body, n] of [
+      ["AppendFact", unaryBody, o.requests],
+      ["AppendFacts", batchBody, o.batchRequests],
+    ] as const) {
+      // The first request stores the facts; the timed ones are all answered as retries.
+      await h2load(`${url}/bsfg.v1.BoundaryService/${procedure}`, body, 1, 1, 1);
+      const r = await h2load(`${url}/bsfg.v1.BoundaryService/${procedure}`, body, n, o.clients, o.streams, {
+        [target]: server,
+      });
+      results[`${target} ${procedure}`] = r;
+      const facts = procedure === "AppendFacts" ? o.batch : 1;
+      const echo = results[`echo ${procedure}`];
+      rows.push({
+        server: target,
+        procedure: procedure === "AppendFacts" ? `AppendFacts of ${o.batch}` : procedure,
+        requests: r.requests,
+        "2xx": r.ok2xx,
+        "req/s": round(r.reqPerSecond, 0),
+        "facts/s": round(r.reqPerSecond * facts, 0),
+        "vs echo":
+          target === "echo" || echo === undefined ? "anchor" : round(r.reqPerSecond / echo.reqPerSecond, 2),
+        "server CPU µs/req": r.cpuMicrosPerRequest[target] ?? "",
+        "forwarder CPU µs/req": r.cpuMicrosPerRequest.forwarder ?? "",
+        "server RSS MiB": r.peakRssMiB[target] ?? "",
+      });
+    }
+  };
+
+  const pki = await createTestPki();
+  const echo = await startEcho(pki.ca, pki.node.cert, pki.node.key);
+  let forwarder: MtlsForwarder | undefined;
+  try {
+    forwarder = await forwarderTo(echo.url, pki.ca, pki.clients.erp);
+    await measure("echo", () => echo.child.pid, forwarder.url);
+  } finally {
+    await forwarder?.close();
+    echo.child.kill("SIGTERM");
+    if (echo.child.exitCode === null) await once(echo.child, "exit");
+  }
+  const zones = await startZones(["enterprise", "plant-a"], () => ({ log_level: "warn" }));
+  try {
+    const ent = zones.zone("enterprise");
+    forwarder = await forwarderTo(ent.rpcUrl, zones.ca, ent.app);
+    await measure("gateway", () => ent.node.pid, forwarder.url);
+  } finally {
+    await forwarder?.close();
+    await zones.stop();
+  }
+  console.log(
+    `h2load -n ${o.requests} -c ${o.clients} -m ${o.streams} (AppendFacts: -n ${o.batchRequests}), through the mTLS forwarder; retries of stored facts:`,
+  );
+  console.table(rows);
+  const json = DEFAULT_JSON;
+  await writeFile(
+    json,
+    `${JSON.stringify({ startedAt: new Date().toISOString(), options: o, results, table: rows }, null, 2)}\n`,
+  );
+  console.log(`wrote ${json}`);
+}
+
+function forwarderTo(target: string, ca: string, who: { cert: string; key: string }) {
+  return startMtlsForwarder({
+    target,
+    ca: readFileSync(ca),
+    cert: readFileSync(who.cert),
+    key: readFileSync(who.key),
+  });
+}
+
+/** Runs h2load to the end and reads its summary; `pids` adds processes whose CPU and RSS to sample. */
+async function h2load(
+  url: string,
+  body: string,
+  requests: number,
+  clients: number,
+  streams: number,
+  pids: Record<string, () => number | undefined> = {},
+): Promise<H2loadRun> {
+  const child: ChildProcess = spawn(
+    "h2load",
+    [
+      "-n",
+      String(requests),
+      "-c",
+      String(clients),
+      "-m",
+      String(streams),
+      "-d",
+      body,
+      "-H",
+      "content-type: application/proto",
+      "-H",
+      "connect-protocol-version: 1",
+      url,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const sampler = new RssSampler({ ...pids, forwarder: () => process.pid });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  const samples = sampler.stop();
+  if (code !== 0) throw new Error(`h2load exited with ${code}:\n${out}`);
+  const finished = /finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out);
+  const status = /status codes: (\d+) 2xx/.exec(out);
+  if (finished === null || status === null) throw new Error(`cannot read h2load's summary:\n${out}`);
+  const ok2xx = Number(status[1]);
+  if (ok2xx !== requests) throw new Error(`h2load: ${ok2xx} of ${requests} requests answered 2xx:\n${out}`);
+  return {
+    requests,
+    ok2xx,
+    reqPerSecond: Number(finished[1]),
+    cpuMicrosPerRequest: cpuPerItem(samples, requests),
+    peakRssMiB: Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, s.peakMiB])),
+  };
+}
