@@ -63,16 +63,21 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
 
   const rows: Array<Record<string, string | number>> = [];
   const results: Record<string, H2loadRun> = {};
-  const measure = async (target: string, server: () => number | undefined, url: string) => {
+  const measure = async (target: string, servers: Record<string, () => number | undefined>, url: string) => {
     for (const [procedure, body, n] of [
       ["AppendFact", unaryBody, o.requests],
       ["AppendFacts", batchBody, o.batchRequests],
     ] as const) {
       // The first request stores the facts; the timed ones are all answered as retries.
       await h2load(`${url}/bsfg.v1.BoundaryService/${procedure}`, body, 1, 1, 1);
-      const r = await h2load(`${url}/bsfg.v1.BoundaryService/${procedure}`, body, n, o.clients, o.streams, {
-        [target]: server,
-      });
+      const r = await h2load(
+        `${url}/bsfg.v1.BoundaryService/${procedure}`,
+        body,
+        n,
+        o.clients,
+        o.streams,
+        servers,
+      );
       results[`${target} ${procedure}`] = r;
       const facts = procedure === "AppendFacts" ? o.batch : 1;
       const echo = results[`echo ${procedure}`];
@@ -86,6 +91,7 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
         "vs echo":
           target === "echo" || echo === undefined ? "anchor" : round(r.reqPerSecond / echo.reqPerSecond, 2),
         "server CPU µs/req": r.cpuMicrosPerRequest[target] ?? "",
+        "its nats-server CPU µs/req": r.cpuMicrosPerRequest["nats-server"] ?? "",
         "forwarder CPU µs/req": r.cpuMicrosPerRequest.forwarder ?? "",
         "server RSS MiB": r.peakRssMiB[target] ?? "",
       });
@@ -97,7 +103,7 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
   let forwarder: MtlsForwarder | undefined;
   try {
     forwarder = await forwarderTo(echo.url, pki.ca, pki.clients.erp);
-    await measure("echo", () => echo.child.pid, forwarder.url);
+    await measure("echo", { echo: () => echo.child.pid }, forwarder.url);
   } finally {
     await forwarder?.close();
     echo.child.kill("SIGTERM");
@@ -107,7 +113,11 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
   try {
     const ent = zones.zone("enterprise");
     forwarder = await forwarderTo(ent.rpcUrl, zones.ca, ent.app);
-    await measure("gateway", () => ent.node.pid, forwarder.url);
+    await measure(
+      "gateway",
+      { gateway: () => ent.node.pid, "nats-server": () => ent.nats.pid },
+      forwarder.url,
+    );
   } finally {
     await forwarder?.close();
     await zones.stop();
@@ -122,6 +132,34 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
     `${JSON.stringify({ startedAt: new Date().toISOString(), options: o, results, table: rows }, null, 2)}\n`,
   );
   console.log(`wrote ${json}`);
+}
+
+/**
+ * `npm run bench -- forward --to https://host:port --ca F --cert F --key F [--port N]`: the
+ * forwarder alone, for pointing h2load (or any load generator without client certificates)
+ * at a node of your own; runs until interrupted.
+ */
+export async function runForward(argv: readonly string[]): Promise<void> {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const [to, ca, cert, key] = ["to", "ca", "cert", "key"].map(flag);
+  if (to === undefined || ca === undefined || cert === undefined || key === undefined)
+    throw new Error("usage: forward --to https://host:port --ca FILE --cert FILE --key FILE [--port N]");
+  const f = await startMtlsForwarder({
+    target: to,
+    ca: readFileSync(ca),
+    cert: readFileSync(cert),
+    key: readFileSync(key),
+    port: Number(flag("port") ?? 0),
+  });
+  console.log(`forwarding ${f.url} → ${to} (mTLS as ${cert}); for example:`);
+  console.log(
+    `  h2load -n 20000 -c 4 -m 64 -d body.bin -H 'content-type: application/proto' -H 'connect-protocol-version: 1' ${f.url}/bsfg.v1.BoundaryService/AppendFact`,
+  );
+  await new Promise<void>((resolve) => process.once("SIGINT", resolve));
+  await f.close();
 }
 
 function forwarderTo(target: string, ca: string, who: { cert: string; key: string }) {

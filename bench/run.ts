@@ -8,13 +8,14 @@
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput;
  * latency [--rate N] [--seconds S] [--batch B] [--runs R] [--cpu-prof DIR] — end-to-end latency alone;
- * h2load [--requests N] [--clients C] [--streams M] — echo vs gateway under nghttp2's h2load.
+ * h2load [--requests N] [--clients C] [--streams M] — echo vs gateway under nghttp2's h2load;
+ * forward --to URL --ca F --cert F --key F [--port N] — the mTLS forwarder alone, for your own node.
  */
 import { execFileSync } from "node:child_process";
 import { measureArtifacts } from "./artifacts.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
-import { runH2load } from "./h2load.js";
+import { runForward, runH2load } from "./h2load.js";
 import { measureIdempotencyMemory } from "./idempotency-memory.js";
 import { runLatency } from "./latency.js";
 import { PRODUCTION_NODE_OPTIONS } from "./production-node-options.js";
@@ -46,6 +47,8 @@ if (suite === "full") {
   await runLatency(rest);
 } else if (suite === "h2load") {
   await runH2load(rest);
+} else if (suite === "forward") {
+  await runForward(rest);
 } else if (suite === "profile") {
   await runProfile(rest);
 } else if (suite === "idempotency") {
@@ -61,7 +64,7 @@ if (suite === "full") {
   console.table(await measureArtifacts(mib));
 } else {
   console.error(
-    `unknown bench suite "${suite}" (known: full, latency, h2load, scaling, profile, drain-profile, idempotency, artifacts)`,
+    `unknown bench suite "${suite}" (known: full, latency, h2load, forward, scaling, profile, drain-profile, idempotency, artifacts)`,
   );
   process.exitCode = 2;
 }

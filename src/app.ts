@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { DestinationStream, Logger as PinoLogger } from "pino";
-import { probeBacklog } from "./adapters/jetstream/backlog-probe.js";
+import { probeBacklog, probeWholeStream, readsWholeStream } from "./adapters/jetstream/backlog-probe.js";
 import { CURSOR_BUCKET } from "./adapters/jetstream/buffer-subjects.js";
 import { JetStreamFactLog } from "./adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "./adapters/jetstream/jetstream-forward-buffer.js";
@@ -213,7 +213,10 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     cursor: (consumer) => cursors.get(consumer),
     probe: async (consumer, cursor) => {
       if (nats === undefined) throw new Error("not connected");
-      return probeBacklog(nats.nc, nats.jsm, consumer, cursor);
+      const whole = readsWholeStream(consumer, consumerSpecs.values())
+        ? await probeWholeStream(nats.jsm, consumer, cursor)
+        : undefined;
+      return whole ?? probeBacklog(nats.nc, nats.jsm, consumer, cursor);
     },
     record: (consumer, cursor, facts, age) => {
       metrics.backlog(consumer, cursor, facts, age);

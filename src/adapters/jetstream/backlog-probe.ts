@@ -54,3 +54,48 @@ export async function probeBacklog(
     await jsm.consumers.delete(stream, name).catch(() => undefined);
   }
 }
+
+/**
+ * Whether every fact in the consumer's stream is the consumer's: a store
+ * buffer whose category is exported to this one peer only (facts may only be
+ * addressed to peers that import their category).
+ */
+export function readsWholeStream(consumer: ConsumerSpec, all: Iterable<ConsumerSpec>): boolean {
+  if (consumer.kind !== "peer") return false;
+  let readers = 0;
+  for (const c of all) if (c.kind === "peer" && c.category === consumer.category) readers++;
+  return readers === 1;
+}
+
+/**
+ * The same numbers as `probeBacklog` from the stream's own state, without
+ * creating a consumer: nats-server 2.9 counts a filtered consumer's pending
+ * facts by scanning every subject of the stream while it holds it (a store
+ * buffer has one subject per fact: ~0.25 s at 300k facts, during which
+ * appends to the category wait). Only for a consumer that `readsWholeStream`.
+ * Facts leave a store buffer only from the front (age), so what follows the
+ * cursor is the contiguous run up to the last sequence; undefined when the
+ * first of them is missing (a hole someone cut), so the caller counts instead.
+ */
+export async function probeWholeStream(
+  jsm: JetStreamManager,
+  consumer: ConsumerSpec,
+  cursor: number,
+): Promise<Backlog | undefined> {
+  const { stream } = consumerSource(consumer);
+  try {
+    const { state } = await jsm.streams.info(stream);
+    const after = Math.max(cursor, state.first_seq - 1);
+    if (state.messages === 0 || state.last_seq <= after)
+      return { facts: 0, oldestStoredAtMs: undefined, oldestOffset: undefined };
+    const oldest = await jsm.streams.getMessage(stream, { seq: after + 1 });
+    if (oldest === null) return undefined;
+    return {
+      facts: state.last_seq - after,
+      oldestStoredAtMs: oldest.time.getTime(),
+      oldestOffset: oldest.seq,
+    };
+  } catch (error) {
+    throw toDomainError(error, "backlog probe");
+  }
+}
