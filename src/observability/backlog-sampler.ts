@@ -20,9 +20,11 @@ export interface BacklogSamplerOptions {
  * state while it holds the stream, and a store buffer has one subject per
  * fact: at 300k facts one probe takes ~0.2 s, during which appends to that
  * category wait. Rounds that slow are spaced out instead of repeated every
- * interval.
+ * interval, but never beyond MAX_SPACING intervals: a round slowed by a NATS
+ * outage must not leave the gauges stale long after it ends.
  */
 const MAX_BUSY_SHARE = 0.05;
+const MAX_SPACING = 12;
 
 /** Samples every consumer's durable cursor and backlog in the background. */
 export class BacklogSampler {
@@ -40,7 +42,9 @@ export class BacklogSampler {
       await this.sample();
       if (!this.#stopped) {
         const took = this.#o.now() - started;
-        this.#timer = setTimeout(tick, Math.max(this.#o.intervalMs, took / MAX_BUSY_SHARE));
+        const interval = this.#o.intervalMs;
+        const spaced = Math.min(took / MAX_BUSY_SHARE, interval * MAX_SPACING);
+        this.#timer = setTimeout(tick, Math.max(interval, spaced));
         this.#timer.unref();
       }
     };

@@ -51,4 +51,14 @@ describe("BacklogSampler", () => {
     expect(probes).toHaveLength(2);
     s.stop();
   });
+
+  it("never waits more than 12 intervals, however long a round took (a NATS outage)", async () => {
+    const { s, probes, advance } = sampler(30_000);
+    s.start();
+    await advance(59_999);
+    expect(probes).toHaveLength(1);
+    await advance(1);
+    expect(probes).toHaveLength(2);
+    s.stop();
+  });
 });
