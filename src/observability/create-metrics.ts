@@ -62,6 +62,11 @@ export function createMetrics(
     labelNames: ["procedure", "code"] as const,
     registers: [registry],
   });
+  const appendQueued = new Gauge({
+    name: "bsfg_append_queued_facts",
+    help: "Facts of appends waiting for room under limits.max_facts_in_flight.",
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "bsfg_append_latency_seconds",
     help: "Wall time of AppendFact/AppendFacts RPCs, from request to durable acknowledgement.",
@@ -255,6 +260,7 @@ export function createMetrics(
     dedup: {
       duplicate: (category) => duplicates.inc({ category }),
       conflict: (category) => conflicts.inc({ category }),
+      queued: (facts) => appendQueued.set(facts),
     },
   };
 }

@@ -37,7 +37,9 @@ export class AppendFacts {
 
   constructor(options: AppendFactsOptions) {
     this.#o = options;
-    this.#permits = new FactPermits(options.limits.maxFactsInFlight);
+    this.#permits = new FactPermits(options.limits.maxFactsInFlight, (facts) =>
+      options.observer.queued(facts),
+    );
   }
 
   /** One fact; throws a DomainError on any failure. */

@@ -9,11 +9,15 @@ export class FactPermits {
   readonly #capacity: number;
   #available: number;
   readonly #waiting: Array<{ readonly n: number; readonly grant: () => void }> = [];
+  readonly #onQueued: (facts: number) => void;
+  #queued = 0;
 
-  constructor(capacity: number) {
+  /** `onQueued` hears how many facts wait, each time that changes. */
+  constructor(capacity: number, onQueued: (facts: number) => void = () => undefined) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError("capacity: a positive integer");
     this.#capacity = capacity;
     this.#available = capacity;
+    this.#onQueued = onQueued;
   }
 
   /** Waits for `n` permits (at most the capacity); resolves with how many to release. */
@@ -24,7 +28,10 @@ export class FactPermits {
       this.#available -= want;
       return Promise.resolve(want);
     }
-    return new Promise((resolve) => this.#waiting.push({ n: want, grant: () => resolve(want) }));
+    return new Promise((resolve) => {
+      this.#waiting.push({ n: want, grant: () => resolve(want) });
+      this.#queue(want);
+    });
   }
 
   release(n: number): void {
@@ -34,8 +41,14 @@ export class FactPermits {
       if (next === undefined || next.n > this.#available) return;
       this.#waiting.shift();
       this.#available -= next.n;
+      this.#queue(-next.n);
       next.grant();
     }
+  }
+
+  #queue(delta: number): void {
+    this.#queued += delta;
+    this.#onQueued(this.#queued);
   }
 
   /** Facts being stored now (for tests and metrics). */

@@ -182,6 +182,7 @@ describe("AppendFact over mTLS", () => {
       /bsfg_append_failures_total\{procedure="AppendFact",code="already_exists",zone="enterprise"\} [1-9]/,
     );
     expect(text).toMatch(/bsfg_append_latency_seconds_bucket\{/);
+    expect(text).toMatch(/bsfg_append_queued_facts\{zone="enterprise"\} 0/);
     expect(text).toMatch(/bsfg_dedup_duplicates_total\{category="operational",zone="enterprise"\} [1-9]/);
     expect(text).toMatch(/bsfg_dedup_conflicts_total\{category="operational",zone="enterprise"\} [1-9]/);
     expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);

@@ -25,6 +25,7 @@ beforeEach(() => {
     observer: {
       duplicate: (c) => events.push(`duplicate:${c}`),
       conflict: (c) => events.push(`conflict:${c}`),
+      queued: () => undefined,
     },
   });
 });
@@ -140,6 +141,7 @@ describe("AppendFacts under many concurrent batches", () => {
   it("stores at most limits.maxFactsInFlight facts at once, and every batch completes", async () => {
     let inStore = 0;
     let peak = 0;
+    const queued: number[] = [];
     const slowStore = new InMemoryStoreBuffer(["operational", "audit", "telemetry"]);
     const append = slowStore.append.bind(slowStore);
     slowStore.append = async (records) => {
@@ -157,7 +159,7 @@ describe("AppendFacts under many concurrent batches", () => {
       hasher: nodeHasher,
       clock: { nowMs: () => 1_800_000_000_000 },
       logger: silentLogger,
-      observer: { duplicate: () => undefined, conflict: () => undefined },
+      observer: { duplicate: () => undefined, conflict: () => undefined, queued: (n) => queued.push(n) },
     });
     const batches = Array.from({ length: 12 }, (_, b) =>
       capped.appendMany(
@@ -170,6 +172,9 @@ describe("AppendFacts under many concurrent batches", () => {
     expect(results.every((r) => !isDomainError(r) && !r.duplicate)).toBe(true);
     // Two batches of 50 fit under 120, a third does not.
     expect(peak).toBe(100);
+    // The waiting facts are reported as they change: ten batches queue behind the first two.
+    expect(Math.max(...queued)).toBe(500);
+    expect(queued.at(-1)).toBe(0);
     expect(slowStore.facts("operational")).toHaveLength(600);
   });
 });

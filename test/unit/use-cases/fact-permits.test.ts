@@ -5,7 +5,8 @@ const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("FactPermits", () => {
   it("grants up to its capacity and makes the rest wait, first come first served", async () => {
-    const permits = new FactPermits(10);
+    const queued: number[] = [];
+    const permits = new FactPermits(10, (n) => queued.push(n));
     const order: string[] = [];
     await permits.acquire(6);
     const big = permits.acquire(8).then((n) => order.push(`big:${n}`));
@@ -18,6 +19,7 @@ describe("FactPermits", () => {
     await Promise.all([big, small]);
     expect(order).toEqual(["big:8", "small:2"]);
     expect(permits.inUse).toBe(10);
+    expect(queued).toEqual([8, 10, 2, 0]);
   });
 
   it("lets a request larger than the capacity take all of it rather than wait forever", async () => {
