@@ -14,18 +14,6 @@ export interface BacklogSamplerOptions {
   readonly afterSample?: () => Promise<void>;
 }
 
-/**
- * A round may take at most this share of the time. nats-server 2.9 counts a
- * filtered consumer's pending facts by scanning the stream's per-subject
- * state while it holds the stream, and a store buffer has one subject per
- * fact: at 300k facts one probe takes ~0.2 s, during which appends to that
- * category wait. Rounds that slow are spaced out instead of repeated every
- * interval, but never beyond MAX_SPACING intervals: a round slowed by a NATS
- * outage must not leave the gauges stale long after it ends.
- */
-const MAX_BUSY_SHARE = 0.05;
-const MAX_SPACING = 12;
-
 /** Samples every consumer's durable cursor and backlog in the background. */
 export class BacklogSampler {
   readonly #o: BacklogSamplerOptions;
@@ -38,13 +26,9 @@ export class BacklogSampler {
 
   start(): void {
     const tick = async () => {
-      const started = this.#o.now();
       await this.sample();
       if (!this.#stopped) {
-        const took = this.#o.now() - started;
-        const interval = this.#o.intervalMs;
-        const spaced = Math.min(took / MAX_BUSY_SHARE, interval * MAX_SPACING);
-        this.#timer = setTimeout(tick, Math.max(interval, spaced));
+        this.#timer = setTimeout(tick, this.#o.intervalMs);
         this.#timer.unref();
       }
     };

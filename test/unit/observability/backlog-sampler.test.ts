@@ -34,31 +34,11 @@ function sampler(probeMs: number) {
 }
 
 describe("BacklogSampler", () => {
-  it("samples every interval while probes are quick", async () => {
+  it("samples every consumer once per interval", async () => {
     const { s, probes, advance } = sampler(10);
     s.start();
     await advance(15_000);
     s.stop();
     expect(probes).toHaveLength(4);
-  });
-
-  it("spaces out rounds whose probes are slow, so they take at most 5 % of the time", async () => {
-    const { s, probes, advance } = sampler(1000);
-    s.start();
-    await advance(19_999);
-    expect(probes).toHaveLength(1);
-    await advance(1);
-    expect(probes).toHaveLength(2);
-    s.stop();
-  });
-
-  it("never waits more than 12 intervals, however long a round took (a NATS outage)", async () => {
-    const { s, probes, advance } = sampler(30_000);
-    s.start();
-    await advance(59_999);
-    expect(probes).toHaveLength(1);
-    await advance(1);
-    expect(probes).toHaveLength(2);
-    s.stop();
   });
 });
