@@ -1,6 +1,4 @@
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   probeBacklog,
   probeWholeStream,
@@ -11,8 +9,8 @@ import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
 import { record } from "../fixtures/facts.js";
-import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import { storeBufferOn } from "../fixtures/store-buffer-on.js";
+import { useJetStream } from "../fixtures/use-jetstream.js";
 
 const peer = (peerZone: string, category: string): ConsumerSpec => ({
   kind: "peer",
@@ -22,20 +20,10 @@ const peer = (peerZone: string, category: string): ConsumerSpec => ({
   peerIdentity: `${peerZone}-bsfg`,
 });
 
-let server: NatsServerHandle;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
+const js = useJetStream();
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  await provisionStoreBuffers(jsm, [categorySpec("operational"), categorySpec("audit")], silentLogger);
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
+  await provisionStoreBuffers(js.jsm, [categorySpec("operational"), categorySpec("audit")], silentLogger);
 });
 
 describe("backlog probes", () => {
@@ -49,17 +37,17 @@ describe("backlog probes", () => {
   });
 
   it("counts from the stream's state what a filtered consumer counts, at any cursor", async () => {
-    const store = storeBufferOn(nc, jsm, [categorySpec("operational")]);
+    const store = storeBufferOn(js.nc, js.jsm, [categorySpec("operational")]);
     const outcomes = await store.append(Array.from({ length: 40 }, () => record()));
     const offsets = outcomes.map((o) => (o as { offset: number }).offset);
     const consumer = peer("plant-a", "operational");
     for (const cursor of [0, offsets[0] as number, offsets[19] as number, offsets[39] as number]) {
-      const counted = await probeBacklog(nc, jsm, consumer, cursor);
-      const whole = await probeWholeStream(jsm, consumer, cursor);
+      const counted = await probeBacklog(js.nc, js.jsm, consumer, cursor);
+      const whole = await probeWholeStream(js.jsm, consumer, cursor);
       expect(whole).toEqual(counted);
     }
-    expect((await probeWholeStream(jsm, consumer, 0))?.facts).toBe(40);
-    expect(await probeWholeStream(jsm, consumer, offsets[39] as number)).toEqual({
+    expect((await probeWholeStream(js.jsm, consumer, 0))?.facts).toBe(40);
+    expect(await probeWholeStream(js.jsm, consumer, offsets[39] as number)).toEqual({
       facts: 0,
       oldestStoredAtMs: undefined,
       oldestOffset: undefined,
@@ -67,12 +55,12 @@ describe("backlog probes", () => {
   });
 
   it("gives up (undefined) when the fact after the cursor was cut out, so the caller counts", async () => {
-    const store = storeBufferOn(nc, jsm, [categorySpec("audit")]);
+    const store = storeBufferOn(js.nc, js.jsm, [categorySpec("audit")]);
     const outcomes = await store.append(Array.from({ length: 5 }, () => record({ category: "audit" })));
     const offsets = outcomes.map((o) => (o as { offset: number }).offset);
-    await jsm.streams.deleteMessage("facts_audit", offsets[2] as number);
+    await js.jsm.streams.deleteMessage("facts_audit", offsets[2] as number);
     const consumer = peer("plant-a", "audit");
-    expect(await probeWholeStream(jsm, consumer, offsets[1] as number)).toBeUndefined();
-    expect((await probeBacklog(nc, jsm, consumer, offsets[1] as number)).facts).toBe(2);
+    expect(await probeWholeStream(js.jsm, consumer, offsets[1] as number)).toBeUndefined();
+    expect((await probeBacklog(js.nc, js.jsm, consumer, offsets[1] as number)).facts).toBe(2);
   });
 });
