@@ -5,14 +5,13 @@
  * each node spent its CPU (the sender serves FetchFacts, the receiver writes
  * the forward buffer).
  */
-import { once } from "node:events";
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
 import { appendBatches, healAndTimeDrain, startProfiledNode, streamLastSeq } from "./gateway.js";
-import { round } from "./load.js";
+import { round, stopChild } from "./load.js";
 import { printZoneProfiles } from "./profile.js";
 
 export async function runDrainProfile(argv: readonly string[]): Promise<void> {
@@ -44,12 +43,7 @@ export async function runDrainProfile(argv: readonly string[]): Promise<void> {
       `drained ${target} facts in ${round(seconds, 2)} s = ${Math.round(target / seconds)} facts/s`,
     );
   } finally {
-    for (const child of children) {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await once(child, "exit");
-      }
-    }
+    for (const child of children) await stopChild(child);
     await zones.stop();
   }
   await printZoneProfiles(dir, ["enterprise", "plant-a"], 20);

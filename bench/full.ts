@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { createTestPki } from "../test/fixtures/test-pki.js";
 import { appendBatches, type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
-import { cpuPerItem, FACT_BYTES, RssSampler, round } from "./load.js";
+import { cpuPerItem, FACT_BYTES, RssSampler, round, stopChild } from "./load.js";
 import { measureSubstrate } from "./mirror.js";
 
 const ECHO = fileURLToPath(new URL("./echo-server.ts", import.meta.url));
@@ -96,8 +96,7 @@ async function measureEcho(o: FullOptions) {
     const batched = await appendBatches(clients, "eb", o.facts, o.batch, o.batchConcurrency, o.maxPhaseMs);
     return { ...result, rss: unaryRss, batched: { ...batched, rss: rss.stop() } };
   } finally {
-    echo.child.kill("SIGTERM");
-    if (echo.child.exitCode === null) await once(echo.child, "exit");
+    await stopChild(echo.child);
   }
 }
 

@@ -7,7 +7,6 @@
  * heal, and end-to-end latency at a steady rate.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Client } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -25,6 +24,7 @@ import {
   RssSampler,
   round,
   rssMiB,
+  stopChild,
 } from "./load.js";
 
 type Boundary = Client<typeof BoundaryService>;
@@ -278,10 +278,7 @@ export async function measureGateway(o: GatewayOptions): Promise<GatewayResult> 
     const latency = { ...(await measureLatency(clients, plant, zones.ca, o, 1, "lat")), rss: rss.stop() };
     return { appendFact, appendFacts, topUp, drain, latency, latencyBatched, idleRss };
   } finally {
-    if (profiled !== undefined && profiled.exitCode === null) {
-      profiled.kill("SIGTERM");
-      await once(profiled, "exit");
-    }
+    if (profiled !== undefined) await stopChild(profiled);
     await zones.stop();
   }
 }

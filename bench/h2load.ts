@@ -21,7 +21,7 @@ import { createTestPki } from "../test/fixtures/test-pki.js";
 import { startZones } from "../test/fixtures/zones.js";
 import { startEcho } from "./full.js";
 import { request } from "./gateway.js";
-import { cpuPerItem, RssSampler, round } from "./load.js";
+import { cpuPerItem, RssSampler, round, stopChild } from "./load.js";
 import { type MtlsForwarder, startMtlsForwarder } from "./mtls-forwarder.js";
 
 const DEFAULT_JSON = "bench/results/h2load.json";
@@ -106,8 +106,7 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
     await measure("echo", { echo: () => echo.child.pid }, forwarder.url);
   } finally {
     await forwarder?.close();
-    echo.child.kill("SIGTERM");
-    if (echo.child.exitCode === null) await once(echo.child, "exit");
+    await stopChild(echo.child);
   }
   const zones = await startZones(["enterprise", "plant-a"], () => ({ log_level: "warn" }));
   try {

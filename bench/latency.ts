@@ -8,14 +8,13 @@
  * self-time functions are printed at the end.
  */
 import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
 import { measureLatency, startProfiledNode } from "./gateway.js";
-import { cpuPerItem, RssSampler } from "./load.js";
+import { cpuPerItem, RssSampler, stopChild } from "./load.js";
 import { printZoneProfiles } from "./profile.js";
 
 export async function runLatency(argv: readonly string[]): Promise<void> {
@@ -76,12 +75,7 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
     console.log("CPU µs per fact by process (user+system, /proc/<pid>/stat):");
     console.table(perProcess);
   } finally {
-    for (const child of profiled) {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await once(child, "exit");
-      }
-    }
+    for (const child of profiled) await stopChild(child);
     await zones.stop();
   }
   if (profDir !== undefined) await printZoneProfiles(profDir, ["enterprise", "plant-a"], 25);

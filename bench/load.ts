@@ -2,6 +2,8 @@
  * The one closed-loop load generator every RPC/publish phase uses, plus the
  * small helpers around it (300-byte facts, percentiles, /proc RSS sampling).
  */
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 
 export interface LoadResult {
@@ -179,4 +181,12 @@ export function cpuPerItem(
   for (const [name, s] of Object.entries(samples))
     if (s.cpuSeconds !== undefined) out[name] = Math.round((s.cpuSeconds / items) * 1e6);
   return out;
+}
+
+/** Ends a child process with SIGTERM (a profiled node writes its profile then) and waits for it to exit. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
 }
