@@ -13,6 +13,8 @@ export type DomainErrorKind =
   | "too_large"
   | "unavailable"
   | "shutting_down"
+  /** The caller went away (cancelled, or its deadline passed) before the work began. */
+  | "cancelled"
   | "internal";
 
 export interface DomainErrorDetails {

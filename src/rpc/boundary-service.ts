@@ -90,7 +90,11 @@ export function createBoundaryService(
     const started = performance.now();
     metrics.request("AppendFact");
     try {
-      const result = await appendFacts.appendOne(ctx.values.get(principalKey), toAppendRequest(req));
+      const result = await appendFacts.appendOne(
+        ctx.values.get(principalKey),
+        toAppendRequest(req),
+        ctx.signal,
+      );
       return create(AppendFactResponseSchema, {
         offset: BigInt(result.offset),
         category: result.category,
@@ -115,6 +119,7 @@ export function createBoundaryService(
       const results = await appendFacts.appendMany(
         ctx.values.get(principalKey),
         req.items.map(toAppendRequest),
+        ctx.signal,
       );
       return create(AppendFactsResponseSchema, {
         results: results.map((r, i) => {

@@ -12,6 +12,7 @@ export const CODE_BY_KIND = {
   too_large: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   shutting_down: Code.Unavailable,
+  cancelled: Code.Canceled,
   internal: Code.Internal,
 } as const satisfies Record<DomainErrorKind, Code>;
 

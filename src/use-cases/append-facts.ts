@@ -43,17 +43,22 @@ export class AppendFacts {
   }
 
   /** One fact; throws a DomainError on any failure. */
-  async appendOne(principal: string, request: AppendRequest): Promise<AppendResult> {
-    const [result] = await this.appendMany(principal, [request]);
+  async appendOne(principal: string, request: AppendRequest, signal?: AbortSignal): Promise<AppendResult> {
+    const [result] = await this.appendMany(principal, [request], signal);
     if (result === undefined) throw new DomainError("internal", "append produced no result");
     if (isDomainError(result)) throw result;
     return result;
   }
 
-  /** A batch: one result or error per item, in item order; items fail independently. */
+  /**
+   * A batch: one result or error per item, in item order; items fail
+   * independently. `signal` is the caller's: once it aborts, a batch still
+   * waiting for capacity is dropped whole; one already storing runs to the end.
+   */
   async appendMany(
     principal: string,
     requests: readonly AppendRequest[],
+    signal?: AbortSignal,
   ): Promise<Array<AppendResult | DomainError>> {
     const { maxBatchItems } = this.#o.limits;
     if (requests.length > maxBatchItems) {
@@ -66,7 +71,7 @@ export class AppendFacts {
       );
     }
     // Taken before validation: a waiting request holds only its decoded message.
-    const permits = await this.#permits.acquire(requests.length);
+    const permits = await this.#permits.acquire(requests.length, signal);
     try {
       return await this.#appendPermitted(principal, requests);
     } finally {

@@ -1,3 +1,10 @@
+import { DomainError } from "../domain/errors.js";
+
+interface Waiter {
+  readonly n: number;
+  readonly grant: () => void;
+}
+
 /**
  * A first-come, first-served budget of facts being stored at once. Each fact
  * in progress holds its own NATS requests, acks and timers, so without a cap
@@ -8,7 +15,7 @@
 export class FactPermits {
   readonly #capacity: number;
   #available: number;
-  readonly #waiting: Array<{ readonly n: number; readonly grant: () => void }> = [];
+  readonly #waiting: Waiter[] = [];
   readonly #onQueued: (facts: number) => void;
   #queued = 0;
 
@@ -20,22 +27,49 @@ export class FactPermits {
     this.#onQueued = onQueued;
   }
 
-  /** Waits for `n` permits (at most the capacity); resolves with how many to release. */
-  acquire(n: number): Promise<number> {
+  /**
+   * Waits for `n` permits (at most the capacity); resolves with how many to
+   * release. A caller that goes away while it waits (`signal` aborts) leaves
+   * the queue at once with a `cancelled` error, so a client that timed out
+   * neither holds back the requests behind it nor gets stored afterwards.
+   */
+  acquire(n: number, signal?: AbortSignal): Promise<number> {
     const want = Math.min(Math.max(n, 0), this.#capacity);
+    if (signal?.aborted === true) return Promise.reject(cancelled());
     // Queue behind earlier waiters even when permits are free: a big batch is never starved by small ones.
     if (this.#waiting.length === 0 && want <= this.#available) {
       this.#available -= want;
       return Promise.resolve(want);
     }
-    return new Promise((resolve) => {
-      this.#waiting.push({ n: want, grant: () => resolve(want) });
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.#waiting.splice(at, 1);
+        this.#queue(-want);
+        reject(cancelled());
+        // A large request leaving the head may let smaller ones behind it start.
+        this.#grant();
+      };
+      const waiter: Waiter = {
+        n: want,
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(want);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiter);
       this.#queue(want);
     });
   }
 
   release(n: number): void {
     this.#available += n;
+    this.#grant();
+  }
+
+  #grant(): void {
     for (;;) {
       const next = this.#waiting[0];
       if (next === undefined || next.n > this.#available) return;
@@ -55,4 +89,11 @@ export class FactPermits {
   get inUse(): number {
     return this.#capacity - this.#available;
   }
+}
+
+function cancelled(): DomainError {
+  return new DomainError(
+    "cancelled",
+    "the request was cancelled while it waited for append capacity (limits.max_facts_in_flight); nothing was stored",
+  );
 }

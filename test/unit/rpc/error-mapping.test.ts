@@ -15,6 +15,7 @@ describe("error mapping", () => {
       too_large: Code.ResourceExhausted,
       unavailable: Code.Unavailable,
       shutting_down: Code.Unavailable,
+      cancelled: Code.Canceled,
       internal: Code.Internal,
     };
     expect(CODE_BY_KIND).toEqual(expected);

@@ -177,4 +177,41 @@ describe("AppendFacts under many concurrent batches", () => {
     expect(queued.at(-1)).toBe(0);
     expect(slowStore.facts("operational")).toHaveLength(600);
   });
+
+  it("drops a batch whose client went away while it waited, storing none of it", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowStore = new InMemoryStoreBuffer(["operational", "audit", "telemetry"]);
+    const append = slowStore.append.bind(slowStore);
+    slowStore.append = async (records) => {
+      await gate;
+      return append(records);
+    };
+    const capped = new AppendFacts({
+      policy: testPolicy,
+      limits: { ...testLimits, maxFactsInFlight: 10 },
+      backPressurePercent: 80,
+      store: slowStore,
+      hasher: nodeHasher,
+      clock: { nowMs: () => 1_800_000_000_000 },
+      logger: silentLogger,
+      observer: { duplicate: () => undefined, conflict: () => undefined, queued: () => undefined },
+    });
+    const batch = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => appendRequest({ envelope: { messageId: `${prefix}-${i}` } }));
+    const first = capped.appendMany("erp", batch("first", 10));
+    const client = new AbortController();
+    const abandoned = capped.appendMany("erp", batch("gone", 5), client.signal);
+    const next = capped.appendMany("erp", batch("next", 5));
+    client.abort();
+    await expect(abandoned).rejects.toMatchObject({ kind: "cancelled" });
+    release();
+    expect((await first).every((r) => !isDomainError(r))).toBe(true);
+    expect((await next).every((r) => !isDomainError(r))).toBe(true);
+    const ids = slowStore.facts("operational").map((f) => f.envelope.messageId);
+    expect(ids).toHaveLength(15);
+    expect(ids.some((id) => id.startsWith("gone-"))).toBe(false);
+  });
 });

@@ -31,6 +31,44 @@ describe("FactPermits", () => {
     expect(await next).toBe(1);
   });
 
+  it("drops a waiter whose caller went away, and lets those behind it start", async () => {
+    const queued: number[] = [];
+    const permits = new FactPermits(10, (n) => queued.push(n));
+    await permits.acquire(6);
+    const gone = new AbortController();
+    const big = permits.acquire(8, gone.signal);
+    const small = permits.acquire(3);
+    await settled();
+    expect(queued.at(-1)).toBe(11);
+    gone.abort();
+    await expect(big).rejects.toMatchObject({ kind: "cancelled" });
+    // The small request fits the 4 free permits once the big one no longer heads the queue.
+    expect(await small).toBe(3);
+    expect(permits.inUse).toBe(9);
+    expect(queued.at(-1)).toBe(0);
+    // The permits the cancelled waiter never got are not handed out twice.
+    permits.release(9);
+    expect(permits.inUse).toBe(0);
+    expect(await permits.acquire(10)).toBe(10);
+  });
+
+  it("refuses at once a caller that is already gone, even with permits free", async () => {
+    const permits = new FactPermits(10);
+    await expect(permits.acquire(1, AbortSignal.abort())).rejects.toMatchObject({ kind: "cancelled" });
+    expect(permits.inUse).toBe(0);
+  });
+
+  it("ignores an abort after the permits were granted", async () => {
+    const permits = new FactPermits(2);
+    const held = await permits.acquire(2);
+    const later = new AbortController();
+    const waiting = permits.acquire(1, later.signal);
+    permits.release(held);
+    expect(await waiting).toBe(1);
+    later.abort();
+    expect(permits.inUse).toBe(1);
+  });
+
   it("refuses a capacity that is not a positive integer", () => {
     expect(() => new FactPermits(0)).toThrow(RangeError);
     expect(() => new FactPermits(1.5)).toThrow(RangeError);
