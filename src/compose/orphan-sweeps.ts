@@ -21,7 +21,8 @@ export function scheduleOrphanSweeps(
           jsm: zone.jsm,
           bucket,
           orphanAgeMs: b.orphan_age,
-          heldUntil: (key) => references.heldUntil(key),
+          markRemoval: (key) => references.markRemoval(key),
+          clearRemoval: (mark) => references.clearRemoval(mark),
           nowMs: Date.now(),
           logger,
         });

@@ -2,19 +2,29 @@ import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstr
 import { type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
 import type { Logger } from "../../ports/logger.js";
 import { encodeToken } from "./category-spec.js";
-import { pull } from "./jetstream-fact-log.js";
+import { pull, streamSequence } from "./jetstream-fact-log.js";
 import { objectStreamName } from "./jetstream-object-store.js";
 
 /** The key under which the reference hold of an object is kept (KV-safe). */
 export const referenceKey = (bucket: string, key: string): string => `${bucket}.${encodeToken(key)}`;
+
+/** What the sweep holds on an object's reference key while it removes the object. */
+export interface RemovalMark {
+  readonly key: string;
+  readonly revision: number;
+}
 
 export interface SweepOptions {
   readonly nc: NatsConnection;
   readonly jsm: JetStreamManager;
   readonly bucket: string;
   readonly orphanAgeMs: number;
-  /** Until when retained facts reference the object (Unix ms; 0 = never referenced). */
-  readonly heldUntil: (referenceKey: string) => Promise<number>;
+  /**
+   * Marks an object for removal unless retained facts reference it; the mark
+   * refuses new references until cleared. Undefined: keep the object.
+   */
+  readonly markRemoval: (referenceKey: string) => Promise<RemovalMark | undefined>;
+  readonly clearRemoval: (mark: RemovalMark) => Promise<void>;
   readonly nowMs: number;
   readonly logger: Logger;
 }
@@ -36,14 +46,19 @@ export async function sweepOrphans(o: SweepOptions): Promise<SweepResult> {
   let objectsRemoved = 0;
   for (const meta of await readMetas(o.nc, o.jsm, stream, `objects.${o.bucket}.m.>`)) {
     const old = o.nowMs - meta.storedAtUnixMs > o.orphanAgeMs;
-    const held = (await o.heldUntil(referenceKey(o.bucket, meta.key))) >= o.nowMs;
-    if (!old || held) {
+    const mark = old ? await o.markRemoval(referenceKey(o.bucket, meta.key)) : undefined;
+    if (mark === undefined) {
       liveUploads.add(meta.uploadId);
       continue;
     }
     // Metadata first: from then on nobody can see the object, and its chunks are plain garbage.
-    await o.jsm.streams.purge(stream, { filter: `objects.${o.bucket}.m.${encodeToken(meta.key)}` });
+    // Only up to the version judged here: a put of the same key since then stays.
+    await o.jsm.streams.purge(stream, {
+      filter: `objects.${o.bucket}.m.${encodeToken(meta.key)}`,
+      seq: meta.seq + 1,
+    });
     await o.jsm.streams.purge(stream, { filter: `objects.${o.bucket}.c.${meta.uploadId}` });
+    await o.clearRemoval(mark);
     objectsRemoved++;
     o.logger.info({ bucket: o.bucket, key: meta.key, digest: meta.digest }, "orphaned object removed");
   }
@@ -61,6 +76,8 @@ export async function sweepOrphans(o: SweepOptions): Promise<SweepResult> {
 }
 
 interface MetaRecord {
+  /** Where this version of the metadata is in the stream. */
+  readonly seq: number;
   readonly key: string;
   readonly uploadId: string;
   readonly digest: string;
@@ -89,7 +106,10 @@ async function readMetas(
   try {
     for (;;) {
       const msgs = await pull(nc, reader, { batch: 256, no_wait: true }, 10_000);
-      for (const m of msgs) metas.push(JSON.parse(new TextDecoder().decode(m.data)) as MetaRecord);
+      for (const m of msgs) {
+        const meta = JSON.parse(new TextDecoder().decode(m.data)) as Omit<MetaRecord, "seq">;
+        metas.push({ ...meta, seq: streamSequence(m.reply ?? "") });
+      }
       if (msgs.length < 256) return metas;
     }
   } finally {
