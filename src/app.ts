@@ -15,6 +15,7 @@ import {
   provisionForwardBuffers,
   provisionStoreBuffers,
 } from "./adapters/jetstream/provisioning.js";
+import { SharedStreamBacklog } from "./adapters/jetstream/shared-stream-backlog.js";
 import { StreamFillMonitor } from "./adapters/jetstream/stream-fill-monitor.js";
 import { ZoneNats } from "./adapters/jetstream/zone-nats.js";
 import { nodeHasher } from "./adapters/node/node-hasher.js";
@@ -49,6 +50,9 @@ import { AppendFacts } from "./use-cases/append-facts.js";
 import { ArtifactMirror } from "./use-cases/artifact-mirror.js";
 import { Artifacts } from "./use-cases/artifacts.js";
 import { ConsumerReads } from "./use-cases/consumer-reads.js";
+
+/** How often every consumer's cursor and backlog are sampled for metrics and /status. */
+const BACKLOG_SAMPLE_MS = 5000;
 
 export interface ZoneNodeOptions {
   /** Where log lines go (default stdout). */
@@ -208,15 +212,26 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const loopsAbort = new AbortController();
   const drainAbort = new AbortController();
   let loopsRunning: Promise<unknown> = Promise.resolve();
+  const zoneNats = (): ZoneNats => {
+    if (nats === undefined) throw new Error("not connected");
+    return nats;
+  };
+  const sharedStreamBacklog = new SharedStreamBacklog({
+    whole: (consumer, cursor) => probeWholeStream(zoneNats().jsm, consumer, cursor),
+    count: (consumer, cursor) => probeBacklog(zoneNats().nc, zoneNats().jsm, consumer, cursor),
+    now: () => Date.now(),
+    intervalMs: BACKLOG_SAMPLE_MS,
+  });
   const sampler = new BacklogSampler({
     consumers: consumerSpecs,
     cursor: (consumer) => cursors.get(consumer),
     probe: async (consumer, cursor) => {
-      if (nats === undefined) throw new Error("not connected");
-      const whole = readsWholeStream(consumer, consumerSpecs.values())
-        ? await probeWholeStream(nats.jsm, consumer, cursor)
-        : undefined;
-      return whole ?? probeBacklog(nats.nc, nats.jsm, consumer, cursor);
+      const { nc, jsm } = zoneNats();
+      if (readsWholeStream(consumer, consumerSpecs.values()))
+        return (await probeWholeStream(jsm, consumer, cursor)) ?? probeBacklog(nc, jsm, consumer, cursor);
+      // A store buffer several peers read: counting one peer's part makes nats-server walk it.
+      if (consumer.kind === "peer") return sharedStreamBacklog.probe(consumer, cursor);
+      return probeBacklog(nc, jsm, consumer, cursor);
     },
     record: (consumer, cursor, facts, age) => {
       metrics.backlog(consumer, cursor, facts, age);
@@ -229,7 +244,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       status.health(consumer, h.headroomSeconds, h.retentionAlarm, h.stalled);
     },
     now: () => Date.now(),
-    intervalMs: 5000,
+    intervalMs: BACKLOG_SAMPLE_MS,
     logger: logger.child({ component: "backlog" }),
     afterSample: async () => {
       if (nats === undefined) return;

@@ -5,10 +5,11 @@ import {
   readsWholeStream,
 } from "../../src/adapters/jetstream/backlog-probe.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
+import { SharedStreamBacklog } from "../../src/adapters/jetstream/shared-stream-backlog.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
-import { record } from "../fixtures/facts.js";
+import { envelope, record } from "../fixtures/facts.js";
 import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 import { useJetStream } from "../fixtures/use-jetstream.js";
 
@@ -23,7 +24,11 @@ const peer = (peerZone: string, category: string): ConsumerSpec => ({
 const js = useJetStream();
 
 beforeAll(async () => {
-  await provisionStoreBuffers(js.jsm, [categorySpec("operational"), categorySpec("audit")], silentLogger);
+  await provisionStoreBuffers(
+    js.jsm,
+    [categorySpec("operational"), categorySpec("audit"), categorySpec("telemetry")],
+    silentLogger,
+  );
 });
 
 describe("backlog probes", () => {
@@ -62,5 +67,42 @@ describe("backlog probes", () => {
     const consumer = peer("plant-a", "audit");
     expect(await probeWholeStream(js.jsm, consumer, offsets[1] as number)).toBeUndefined();
     expect((await probeBacklog(js.nc, js.jsm, consumer, offsets[1] as number)).facts).toBe(2);
+  });
+
+  it("spaces out the exact counts of a stream two peers share, and agrees with them when it counts", async () => {
+    const store = storeBufferOn(js.nc, js.jsm, [categorySpec("telemetry")]);
+    const to = (zone: string, n: number) =>
+      store.append(
+        Array.from({ length: n }, () => {
+          const r = record({ category: "telemetry" });
+          return { ...r, envelope: envelope({ ...r.envelope, toZone: zone }) };
+        }),
+      );
+    await to("plant-a", 30);
+    await to("plant-b", 20);
+    const a = peer("plant-a", "telemetry");
+    let counts = 0;
+    let now = 0;
+    const shared = new SharedStreamBacklog({
+      whole: (c, cursor) => probeWholeStream(js.jsm, c, cursor),
+      count: (c, cursor) => {
+        counts++;
+        return probeBacklog(js.nc, js.jsm, c, cursor);
+      },
+      now: () => now,
+      intervalMs: 5000,
+      // 50 facts after the cursor are 5 × this: exact counts 25 s apart.
+      cheapFacts: 10,
+    });
+    const first = await shared.probe(a, 0);
+    expect(first).toEqual(await probeBacklog(js.nc, js.jsm, a, 0));
+    expect(first.facts).toBe(30);
+    await to("plant-a", 5);
+    now = 20_000;
+    expect((await shared.probe(a, 0)).facts).toBe(30);
+    expect(counts).toBe(1);
+    now = 30_000;
+    expect((await shared.probe(a, 0)).facts).toBe(35);
+    expect(counts).toBe(2);
   });
 });
