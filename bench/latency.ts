@@ -3,7 +3,8 @@
  * end-to-end latency alone (append in enterprise → returned by FetchFacts in
  * plant-a) on two fresh zones with no backlog, R runs each of AppendFacts of
  * B facts and of unary AppendFact at N facts/s. The full suite measures the
- * same right after a drain; this one isolates it and shows its spread.
+ * same after a drain; this one isolates it and shows its spread. Each
+ * measured run follows an unmeasured warm-up of the same load.
  * With --cpu-prof both nodes run under `node --cpu-prof` and their top
  * self-time functions are printed at the end.
  */
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
-import { measureLatency, startProfiledNode } from "./gateway.js";
+import { measureLatency, startProfiledNode, warmUpLatency } from "./gateway.js";
 import { cpuPerItem, RssSampler, stopChild } from "./load.js";
 import { printZoneProfiles } from "./profile.js";
 
@@ -54,6 +55,7 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
     const perProcess: Array<Record<string, string | number>> = [];
     for (let run = 1; run <= runs; run++) {
       for (const size of [batch, 1]) {
+        await warmUpLatency(producers, plant, zones.ca, o, size, `l${run}-${size}`);
         const sampler = new RssSampler(pids);
         const r = await measureLatency(producers, plant, zones.ca, o, size, `l${run}-${size}`);
         const cpu = cpuPerItem(sampler.stop(), r.sent);
