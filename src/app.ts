@@ -50,9 +50,12 @@ import { AppendFacts } from "./use-cases/append-facts.js";
 import { ArtifactMirror } from "./use-cases/artifact-mirror.js";
 import { Artifacts } from "./use-cases/artifacts.js";
 import { ConsumerReads } from "./use-cases/consumer-reads.js";
+import { RecentAppends } from "./use-cases/recent-appends.js";
 
 /** How often every consumer's cursor and backlog are sampled for metrics and /status. */
 const BACKLOG_SAMPLE_MS = 5000;
+/** Producers' retries answered from memory: the newest ids, for a minute (retention is hours at least). */
+const RECENT_APPENDS = { ttlMs: 60_000, capacity: 16_384 };
 
 export interface ZoneNodeOptions {
   /** Where log lines go (default stdout). */
@@ -123,13 +126,26 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     markReady = resolve;
   });
 
-  const store = new JetStreamStoreBuffer({
-    jetstream: () => nats,
-    categories: specs,
-    publishTimeoutMs: config.nats.request_timeout,
-    isConnected: () => nats?.isConnected() ?? false,
-    fillPercent: (category) => fill.fillPercent(category),
-  });
+  const indexed = new Set(specs.filter((s) => s.dedup === "index").map((s) => s.name));
+  const store = new RecentAppends(
+    new JetStreamStoreBuffer({
+      jetstream: () => nats,
+      categories: specs,
+      publishTimeoutMs: config.nats.request_timeout,
+      isConnected: () => nats?.isConnected() ?? false,
+      fillPercent: (category) => fill.fillPercent(category),
+    }),
+    {
+      remembers: (category) => indexed.has(category),
+      clock: systemClock,
+      capacity: RECENT_APPENDS.capacity,
+      // Far inside the shortest retention, so a remembered fact is still stored.
+      ttlMs: Math.min(
+        RECENT_APPENDS.ttlMs,
+        ...specs.filter((s) => s.dedup === "index" && s.maxAgeMs > 0).map((s) => s.maxAgeMs / 10),
+      ),
+    },
+  );
   const objectStore = new JetStreamObjectStore({
     nats: () => (nats?.isConnected() ? nats : undefined),
     publishTimeoutMs: config.nats.request_timeout,
