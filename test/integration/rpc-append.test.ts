@@ -80,6 +80,23 @@ describe("AppendFact over mTLS", () => {
     expect(await storedCount("facts_operational")).toBe(before);
   });
 
+  it("answers a retry of a recent append from memory, even while its nats-server is frozen", async () => {
+    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const first = await client.appendFact(fact("recent-1"));
+    process.kill(nats.pid, "SIGSTOP");
+    try {
+      const retry = await client.appendFact(fact("recent-1", '{ "total" : 15000 }'), { timeoutMs: 2000 });
+      expect(retry).toMatchObject({ offset: first.offset, duplicate: true, category: "operational" });
+      const conflict = await connectError(
+        client.appendFact(fact("recent-1", '{"total": 2}'), { timeoutMs: 2000 }),
+      );
+      expect(conflict.code).toBe(Code.AlreadyExists);
+      expect(conflict.metadata.get("bsfg-existing-offset")).toBe(String(first.offset));
+    } finally {
+      process.kill(nats.pid, "SIGCONT");
+    }
+  });
+
   it("stores exactly one fact for 50 concurrent appends of one id over separate connections", async () => {
     const before = await storedCount("facts_operational");
     const results = await Promise.all(
