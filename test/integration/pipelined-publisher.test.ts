@@ -66,6 +66,23 @@ describe("PipelinedPublisher", () => {
     expect(b).toMatchObject({ seq: a.seq, duplicate: true });
   });
 
+  it("stores the caller's headers beside the expectation headers, and refuses a value with CR or LF", async () => {
+    const publisher = new PipelinedPublisher(nc);
+    const ack = await publisher.publish("p.hdr", bytes, {
+      headers: { "Bsfg-Source-Zone": "plant-a", "Bsfg-Source-Offset": "42" },
+      expectLastSubjectSequence: 0,
+      timeoutMs: 5000,
+    });
+    const stored = await jsm.streams.getMessage("P", { seq: ack.seq });
+    expect(stored?.header.get("Bsfg-Source-Zone")).toBe("plant-a");
+    expect(stored?.header.get("Bsfg-Source-Offset")).toBe("42");
+    expect(stored?.header.get("Nats-Expected-Last-Subject-Sequence")).toBe("0");
+    expect(stored?.data).toEqual(bytes);
+    expect(() =>
+      publisher.publish("p.hdr", bytes, { headers: { "Bsfg-X": "a\r\nNats-Msg-Id: x" }, timeoutMs: 5000 }),
+    ).toThrow(/CR or LF/);
+  });
+
   it("fails a subject no stream captures as unavailable (no responders), not as a timeout", async () => {
     const publisher = new PipelinedPublisher(nc);
     expect(await outcome(publisher.publish("nowhere.at.all", bytes, { timeoutMs: 30_000 }))).toBe(

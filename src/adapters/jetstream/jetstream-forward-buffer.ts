@@ -1,5 +1,4 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
 import type { Clock } from "../../ports/clock.js";
@@ -78,12 +77,9 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
         // goes out while the batch is stored instead of after it.
         if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         const fact = facts[i] as StoredFact;
-        const h = headers();
-        h.set(SOURCE_ZONE, peer);
-        h.set(SOURCE_OFFSET, String(fact.offset));
         acks.push(
           publisher.publish(subject, encodeImported(fact, peer, now), {
-            headers: h,
+            headers: { [SOURCE_ZONE]: peer, [SOURCE_OFFSET]: String(fact.offset) },
             timeoutMs: this.#o.publishTimeoutMs,
             expectLastSequence: last + i,
           }),

@@ -1,5 +1,4 @@
 import type { JetStreamManager, PubAck } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
 import { DomainError } from "../../domain/errors.js";
 import type { FactRecord } from "../../domain/fact.js";
 import type { StoreBuffer, StoreOutcome } from "../../ports/store-buffer.js";
@@ -119,12 +118,10 @@ export class JetStreamStoreBuffer implements StoreBuffer {
   ): Promise<StoreOutcome | DomainError> {
     const spec = this.#specs.get(record.category) as CategorySpec;
     const subject = factSubject(spec, record.envelope.toZone, record.subjectKind, record.envelope.messageId);
-    const h = headers();
-    h.set(DIGEST_HEADER, record.digest);
     let ack: PubAck;
     try {
       ack = await publisher.publish(subject, encodeFact(record), {
-        headers: h,
+        headers: { [DIGEST_HEADER]: record.digest },
         timeoutMs: this.#o.publishTimeoutMs,
         ...(spec.dedup === "index" ? { expectLastSubjectSequence: 0 } : { msgId: record.envelope.messageId }),
       });
