@@ -294,15 +294,18 @@ export async function pull(
   const abort = () => sub.unsubscribe();
   signal?.addEventListener("abort", abort, { once: true });
   let stalled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (ms: number) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      sub.unsubscribe();
-    }, ms);
+  // One timer per pull that re-checks a moving deadline, not one per message (a batch is 1,000).
+  let deadline = Date.now() + timeoutMs;
+  const check = () => {
+    const left = deadline - Date.now();
+    if (left > 0) {
+      timer = setTimeout(check, left);
+      return;
+    }
+    stalled = true;
+    sub.unsubscribe();
   };
-  arm(timeoutMs);
+  let timer = setTimeout(check, timeoutMs);
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${reader.stream}.${reader.name}`, JSON.stringify(request), {
     reply: inbox,
   });
@@ -311,8 +314,10 @@ export async function pull(
   let complete = false;
   try {
     for await (const m of sub) {
-      arm(STALL_MS);
-      const code = m.headers?.code ?? 0;
+      deadline = Date.now() + STALL_MS;
+      // Status replies carry no payload. A stored fact's headers would be parsed on access
+      // (nats.js decodes them lazily): a Map and strings per fact for nothing.
+      const code = m.data.length === 0 ? (m.headers?.code ?? 0) : 0;
       // 404/408: nothing (more) now; 409 MaxBytes: the byte budget ended the batch.
       if (code === 409 && /max ?bytes/i.test(m.headers?.description ?? "")) {
         if (ended !== undefined) ended.byBudget = true;
@@ -378,11 +383,16 @@ export function deliverySequence(reply: string): number {
 }
 
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>, or with <domain>.<account hash>
-// after ACK (and possibly more tokens at the end), as nats.js parses it.
+// after ACK (and possibly more tokens at the end), as nats.js parses it. Read by scanning for
+// dots rather than splitting: it runs twice for every fact handed out.
 function ackToken(reply: string, index: number): number {
-  const t = reply.split(".");
-  const n = Number(t.length === 9 ? t[index] : t[index + 2]);
-  if (t[0] !== "$JS" || t[1] !== "ACK" || (t.length !== 9 && t.length < 11) || !Number.isSafeInteger(n)) {
+  const dots: number[] = [];
+  for (let at = reply.indexOf("."); at >= 0; at = reply.indexOf(".", at + 1)) dots.push(at);
+  const tokens = dots.length + 1;
+  const i = tokens === 9 ? index : index + 2;
+  const n =
+    i < tokens ? Number(reply.slice((dots[i - 1] as number) + 1, dots[i] ?? reply.length)) : Number.NaN;
+  if (!reply.startsWith("$JS.ACK.") || (tokens !== 9 && tokens < 11) || !Number.isSafeInteger(n)) {
     throw new DomainError("internal", `unexpected JetStream delivery subject "${reply}"`);
   }
   return n;
