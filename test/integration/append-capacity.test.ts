@@ -2,20 +2,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
-import {
-  clientFor,
-  eventually,
-  type RunningTestNode,
-  startTestNode,
-  testConfig,
-} from "../fixtures/test-node.js";
-import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { clientFor, eventually } from "../fixtures/test-node.js";
+import { useTestNode } from "../fixtures/use-test-node.js";
 
-let nats: NatsServerHandle;
-let pki: TestPki;
-let running: RunningTestNode;
+const t = useTestNode({ limits: { max_facts_in_flight: 1 }, log_level: "warn" });
 
 const fact = (messageId: string) => ({
   envelope: { messageId, fromZone: "enterprise", toZone: "plant-a", producedAtUnixMs: BigInt(Date.now()) },
@@ -23,7 +14,7 @@ const fact = (messageId: string) => ({
 });
 
 async function storedIds(): Promise<string[]> {
-  const nc = await connect({ servers: nats.url });
+  const nc = await connect({ servers: t.nats.url });
   try {
     const jsm = await jetstreamManager(nc);
     const { state } = await jsm.streams.info("facts_operational");
@@ -39,32 +30,22 @@ async function storedIds(): Promise<string[]> {
 }
 
 async function queuedFacts(): Promise<number> {
-  const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
+  const text = await (await fetch(`${t.running.adminUrl}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith("bsfg_append_queued_facts"));
   return Number(line?.split(" ").at(-1));
 }
 
-beforeAll(async () => {
-  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
-  running = await startTestNode(
-    testConfig(nats.url, pki, { limits: { max_facts_in_flight: 1 }, log_level: "warn" }),
-  );
-  await running.node.whenReady();
-});
-
-afterAll(async () => {
-  // Never leave the server frozen, whatever failed.
-  if (nats !== undefined) process.kill(nats.pid, "SIGCONT");
-  await running?.node.stop();
-  await nats?.stop();
+afterAll(() => {
+  // Never leave the server frozen, whatever failed (this runs before the fixture stops it).
+  if (t.nats !== undefined) process.kill(t.nats.pid, "SIGCONT");
 });
 
 describe("limits.max_facts_in_flight with a client that gives up", () => {
   it("drops the abandoned append from the queue: the requests behind it run and it is never stored", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     await client.appendFact(fact("warm-up"));
     // A frozen nats-server holds the one permit in the first append's publish.
-    process.kill(nats.pid, "SIGSTOP");
+    process.kill(t.nats.pid, "SIGSTOP");
     let holding: Promise<string>;
     let abandoned: ConnectError | undefined;
     try {
@@ -83,7 +64,7 @@ describe("limits.max_facts_in_flight with a client that gives up", () => {
       // The node saw the deadline pass and took the request out of the queue.
       await eventually(async () => (await queuedFacts()) === 0, 10_000, "the queue to empty");
     } finally {
-      process.kill(nats.pid, "SIGCONT");
+      process.kill(t.nats.pid, "SIGCONT");
     }
     expect(abandoned?.code).toBe(Code.DeadlineExceeded);
     expect(await holding).toBe("stored");

@@ -9,28 +9,20 @@ import { KvReferenceRegistry, REFERENCE_BUCKET } from "../../src/adapters/jetstr
 import { type RemovalMark, referenceKey, sweepOrphans } from "../../src/adapters/jetstream/orphan-sweeper.js";
 import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
 import { silentLogger } from "../../src/ports/logger.js";
-import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
-import { clientFor, type RunningTestNode, startTestNode, testConfig } from "../fixtures/test-node.js";
-import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+import { clientFor } from "../fixtures/test-node.js";
+import { useTestNode } from "../fixtures/use-test-node.js";
 
-let nats: NatsServerHandle;
-let pki: TestPki;
-let running: RunningTestNode;
+const t = useTestNode({
+  principals: { erp: { append: ["operational"], put: ["artifacts"], get: ["artifacts"] } },
+  // The node's own sweep stays out of the way (it would next run in 10 minutes); the test sweeps.
+  buckets: { artifacts: { orphan_age: "1h" } },
+  log_level: "warn",
+});
 let nc: NatsConnection;
 let registry: KvReferenceRegistry;
 
 beforeAll(async () => {
-  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
-  running = await startTestNode(
-    testConfig(nats.url, pki, {
-      principals: { erp: { append: ["operational"], put: ["artifacts"], get: ["artifacts"] } },
-      // The node's own sweep stays out of the way (it would next run in 10 minutes); the test sweeps.
-      buckets: { artifacts: { orphan_age: "1h" } },
-      log_level: "warn",
-    }),
-  );
-  await running.node.whenReady();
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: t.nats.url });
   const kv = await new Kvm(jetstream(nc)).open(REFERENCE_BUCKET);
   registry = new KvReferenceRegistry(
     () => kv,
@@ -41,13 +33,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nc?.close();
-  await running?.node.stop();
-  await nats?.stop();
 });
 
 async function put(key: string): Promise<Uint8Array> {
   const data = new Uint8Array(randomBytes(2000));
-  await clientFor(running.url, pki.ca, pki.clients.erp).putObject(
+  await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).putObject(
     (async function* () {
       yield {
         part: { case: "header", value: { bucket: "artifacts", key, mediaType: "" } },
@@ -61,7 +51,7 @@ async function put(key: string): Promise<Uint8Array> {
 /** AppendFact referencing the object; the Connect code it failed with, or "ok". */
 async function reference(messageId: string, key: string, data: Uint8Array): Promise<Code | "ok"> {
   try {
-    await clientFor(running.url, pki.ca, pki.clients.erp).appendFact({
+    await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFact({
       envelope: {
         messageId,
         fromZone: "enterprise",

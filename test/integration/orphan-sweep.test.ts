@@ -2,35 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
-import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
-import {
-  clientFor,
-  eventually,
-  type RunningTestNode,
-  startTestNode,
-  testConfig,
-} from "../fixtures/test-node.js";
-import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+import { clientFor, eventually } from "../fixtures/test-node.js";
+import { useTestNode } from "../fixtures/use-test-node.js";
 
-let nats: NatsServerHandle;
-let pki: TestPki;
-let running: RunningTestNode;
-
-beforeAll(async () => {
-  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
-  running = await startTestNode(
-    testConfig(nats.url, pki, {
-      principals: { erp: { append: ["operational"], put: ["artifacts"], get: ["artifacts"] } },
-      buckets: { artifacts: { orphan_age: "1s" } },
-    }),
-  );
-  await running.node.whenReady();
-});
-afterAll(async () => {
-  await running?.node.stop();
-  await nats?.stop();
+const t = useTestNode({
+  principals: { erp: { append: ["operational"], put: ["artifacts"], get: ["artifacts"] } },
+  buckets: { artifacts: { orphan_age: "1s" } },
 });
 
 function upload(key: string, data: Uint8Array): AsyncIterable<PutObjectRequest> {
@@ -44,7 +23,7 @@ function upload(key: string, data: Uint8Array): AsyncIterable<PutObjectRequest> 
 
 async function exists(key: string): Promise<boolean> {
   try {
-    for await (const _ of clientFor(running.url, pki.ca, pki.clients.erp).getObject({
+    for await (const _ of clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).getObject({
       bucket: "artifacts",
       key,
     }))
@@ -58,7 +37,7 @@ async function exists(key: string): Promise<boolean> {
 
 describe("orphan sweep", () => {
   it("removes unreferenced objects and abandoned uploads after the orphan age, and keeps referenced ones", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const orphan = randomBytes(1000);
     const kept = randomBytes(1000);
     await client.putObject(upload("orphan.bin", orphan));
@@ -82,7 +61,7 @@ describe("orphan sweep", () => {
         }),
       },
     });
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: t.nats.url });
     try {
       await jetstream(nc).publish("objects.artifacts.c.abandoned-upload", randomBytes(100));
       await eventually(async () => !(await exists("orphan.bin")), 20_000, "orphan removed");

@@ -1,21 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
-import {
-  clientFor,
-  eventually,
-  type Protocol,
-  type RunningTestNode,
-  startTestNode,
-  testConfig,
-} from "../fixtures/test-node.js";
-import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
+import { describe, expect, it } from "vitest";
+import { clientFor, eventually, type Protocol } from "../fixtures/test-node.js";
+import { useTestNode } from "../fixtures/use-test-node.js";
 
-let nats: NatsServerHandle;
-let pki: TestPki;
-let running: RunningTestNode;
+const t = useTestNode();
 
 const fact = (
   messageId: string,
@@ -37,7 +27,7 @@ async function connectError(promise: Promise<unknown>): Promise<ConnectError> {
 }
 
 async function storedCount(stream: string): Promise<number> {
-  const nc = await connect({ servers: nats.url });
+  const nc = await connect({ servers: t.nats.url });
   try {
     return (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
   } finally {
@@ -45,20 +35,9 @@ async function storedCount(stream: string): Promise<number> {
   }
 }
 
-beforeAll(async () => {
-  [nats, pki] = await Promise.all([startNatsServer(), createTestPki()]);
-  running = await startTestNode(testConfig(nats.url, pki));
-  await running.node.whenReady();
-});
-
-afterAll(async () => {
-  await running?.node.stop();
-  await nats?.stop();
-});
-
 describe("AppendFact over mTLS", () => {
   it.each<Protocol>(["connect", "grpc", "grpc-web", "connect-http1"])("appends over %s", async (protocol) => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp, protocol);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp, protocol);
     const res = await client.appendFact(fact(`proto-${protocol}`));
     expect(res.category).toBe("operational");
     expect(res.offset).toBeGreaterThan(0n);
@@ -66,10 +45,10 @@ describe("AppendFact over mTLS", () => {
   });
 
   it("answers an identical retry with the original offset, and a conflicting one with already_exists", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const first = await client.appendFact(fact("retry-1"));
     const before = await storedCount("facts_operational");
-    const retry = await clientFor(running.url, pki.ca, pki.clients.erp, "grpc").appendFact(
+    const retry = await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp, "grpc").appendFact(
       fact("retry-1", '{ "total" : 15000 }'),
     );
     expect(retry).toMatchObject({ offset: first.offset, duplicate: true, category: "operational" });
@@ -81,9 +60,9 @@ describe("AppendFact over mTLS", () => {
   });
 
   it("answers a retry of a recent append from memory, even while its nats-server is frozen", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const first = await client.appendFact(fact("recent-1"));
-    process.kill(nats.pid, "SIGSTOP");
+    process.kill(t.nats.pid, "SIGSTOP");
     try {
       const retry = await client.appendFact(fact("recent-1", '{ "total" : 15000 }'), { timeoutMs: 2000 });
       expect(retry).toMatchObject({ offset: first.offset, duplicate: true, category: "operational" });
@@ -93,7 +72,7 @@ describe("AppendFact over mTLS", () => {
       expect(conflict.code).toBe(Code.AlreadyExists);
       expect(conflict.metadata.get("bsfg-existing-offset")).toBe(String(first.offset));
     } finally {
-      process.kill(nats.pid, "SIGCONT");
+      process.kill(t.nats.pid, "SIGCONT");
     }
   });
 
@@ -101,7 +80,7 @@ describe("AppendFact over mTLS", () => {
     const before = await storedCount("facts_operational");
     const results = await Promise.all(
       Array.from({ length: 50 }, () =>
-        clientFor(running.url, pki.ca, pki.clients.erp).appendFact(fact("race-1")),
+        clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFact(fact("race-1")),
       ),
     );
     expect(new Set(results.map((r) => r.offset)).size).toBe(1);
@@ -110,7 +89,7 @@ describe("AppendFact over mTLS", () => {
   });
 
   it("names the field and reason of bad input with invalid_argument", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const bad = await connectError(
       client.appendFact({ ...fact("bad-1"), fact: { subject: "Order 1", predicate: "x", objectJson: "{}" } }),
     );
@@ -125,11 +104,11 @@ describe("AppendFact over mTLS", () => {
 
   it("denies principals without the right, and a spoofed from_zone, with permission_denied", async () => {
     const stranger = await connectError(
-      clientFor(running.url, pki.ca, pki.clients.stranger).appendFact(fact("deny-1")),
+      clientFor(t.running.url, t.pki.ca, t.pki.clients.stranger).appendFact(fact("deny-1")),
     );
     expect(stranger.code).toBe(Code.PermissionDenied);
     expect(stranger.rawMessage).toContain('principal "stranger" may not append to category "operational"');
-    const erp = clientFor(running.url, pki.ca, pki.clients.erp);
+    const erp = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const spoof = await connectError(
       erp.appendFact({
         ...fact("deny-2"),
@@ -140,8 +119,8 @@ describe("AppendFact over mTLS", () => {
   });
 
   it("refuses clients without a certificate, from another CA, or with an expired certificate", async () => {
-    for (const who of [pki.rogue, pki.expired]) {
-      const error = await connectError(clientFor(running.url, pki.ca, who).appendFact(fact("tls-1")));
+    for (const who of [t.pki.rogue, t.pki.expired]) {
+      const error = await connectError(clientFor(t.running.url, t.pki.ca, who).appendFact(fact("tls-1")));
       expect([Code.Unavailable, Code.Canceled, Code.Internal, Code.Unknown]).toContain(error.code);
     }
     const { createConnectTransport } = await import("@connectrpc/connect-node");
@@ -151,22 +130,22 @@ describe("AppendFact over mTLS", () => {
     const anonymous = createClient(
       BoundaryService,
       createConnectTransport({
-        baseUrl: running.url,
+        baseUrl: t.running.url,
         httpVersion: "2",
-        nodeOptions: { ca: readFileSync(pki.ca) },
+        nodeOptions: { ca: readFileSync(t.pki.ca) },
       }),
     );
     const error = await connectError(anonymous.appendFact(fact("tls-2")));
     expect(error.rawMessage).toMatch(/certificate required|alert/i);
     await eventually(
-      () => running.logs().some((l) => l.msg === "TLS handshake refused"),
+      () => t.running.logs().some((l) => l.msg === "TLS handshake refused"),
       5000,
       "handshake log",
     );
   });
 
   it("appends a batch with per-item results in order", async () => {
-    const client = clientFor(running.url, pki.ca, pki.clients.erp);
+    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
     const res = await client.appendFacts({
       items: [fact("batch-1"), fact("bad id"), fact("batch-2"), fact("batch-1")],
     });
@@ -183,17 +162,19 @@ describe("AppendFact over mTLS", () => {
   });
 
   it("logs one line per RPC with procedure, code, duration and principal, never the payload", async () => {
-    await clientFor(running.url, pki.ca, pki.clients.erp).appendFact(fact("log-1", '{"secret_payload": 1}'));
-    const line = running
+    await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFact(
+      fact("log-1", '{"secret_payload": 1}'),
+    );
+    const line = t.running
       .logs()
       .find((l) => l.msg === "rpc" && l.procedure === "AppendFact" && l.principal === "erp");
     expect(line).toMatchObject({ code: "ok", zone: "enterprise" });
     expect(typeof line?.durationMs).toBe("number");
-    expect(JSON.stringify(running.logs())).not.toContain("secret_payload");
+    expect(JSON.stringify(t.running.logs())).not.toContain("secret_payload");
   });
 
   it("exports the append metrics on the admin listener", async () => {
-    const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
+    const text = await (await fetch(`${t.running.adminUrl}/metrics`)).text();
     expect(text).toMatch(/bsfg_append_requests_total\{procedure="AppendFact",zone="enterprise"\} \d+/);
     expect(text).toMatch(
       /bsfg_append_failures_total\{procedure="AppendFact",code="already_exists",zone="enterprise"\} [1-9]/,
@@ -202,7 +183,7 @@ describe("AppendFact over mTLS", () => {
     expect(text).toMatch(/bsfg_append_queued_facts\{zone="enterprise"\} 0/);
     expect(text).toMatch(/bsfg_dedup_duplicates_total\{category="operational",zone="enterprise"\} [1-9]/);
     expect(text).toMatch(/bsfg_dedup_conflicts_total\{category="operational",zone="enterprise"\} [1-9]/);
-    expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);
-    expect(await (await fetch(`${running.adminUrl}/readyz`)).json()).toEqual({ ready: true, reasons: [] });
+    expect((await fetch(`${t.running.adminUrl}/livez`)).status).toBe(200);
+    expect(await (await fetch(`${t.running.adminUrl}/readyz`)).json()).toEqual({ ready: true, reasons: [] });
   });
 });
