@@ -6,20 +6,14 @@ import {
 } from "../../src/adapters/jetstream/backlog-probe.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import { SharedStreamBacklog } from "../../src/adapters/jetstream/shared-stream-backlog.js";
-import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
+import { peerConsumer } from "../fixtures/consumers.js";
 import { envelope, record } from "../fixtures/facts.js";
 import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 import { useJetStream } from "../fixtures/use-jetstream.js";
 
-const peer = (peerZone: string, category: string): ConsumerSpec => ({
-  kind: "peer",
-  name: `peer.${peerZone}.${category}`,
-  category,
-  peerZone,
-  peerIdentity: `${peerZone}-bsfg`,
-});
+const peer = peerConsumer;
 
 const js = useJetStream();
 

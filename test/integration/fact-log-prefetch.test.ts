@@ -3,10 +3,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
-import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { isDomainError } from "../../src/domain/errors.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { categorySpec } from "../fixtures/category-spec.js";
+import { peerConsumer } from "../fixtures/consumers.js";
 import { envelope, record } from "../fixtures/facts.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import { storeBufferOn } from "../fixtures/store-buffer-on.js";
@@ -17,13 +17,7 @@ import { storeBufferOn } from "../fixtures/store-buffer-on.js";
 // background pull, the reader gets exactly the facts after its offset.
 
 const spec = categorySpec();
-const consumer: ConsumerSpec = {
-  kind: "peer",
-  name: "peer.plant-a.operational",
-  category: "operational",
-  peerZone: "plant-a",
-  peerIdentity: "plant-a-bsfg",
-};
+const consumer = peerConsumer("plant-a", "operational");
 const TOTAL = 60;
 
 let server: NatsServerHandle;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -9,6 +9,7 @@ import { KvReferenceRegistry, REFERENCE_BUCKET } from "../../src/adapters/jetstr
 import { type RemovalMark, referenceKey, sweepOrphans } from "../../src/adapters/jetstream/orphan-sweeper.js";
 import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
 import { silentLogger } from "../../src/ports/logger.js";
+import { referencingFact } from "../fixtures/artifact-reference.js";
 import { clientFor } from "../fixtures/test-node.js";
 import { useTestNode } from "../fixtures/use-test-node.js";
 
@@ -51,25 +52,9 @@ async function put(key: string): Promise<Uint8Array> {
 /** AppendFact referencing the object; the Connect code it failed with, or "ok". */
 async function reference(messageId: string, key: string, data: Uint8Array): Promise<Code | "ok"> {
   try {
-    await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFact({
-      envelope: {
-        messageId,
-        fromZone: "enterprise",
-        toZone: "plant-a",
-        producedAtUnixMs: 1n,
-        objectMediaType: "application/octet-stream",
-      },
-      fact: {
-        subject: "batch:1",
-        predicate: "attached",
-        objectJson: JSON.stringify({
-          bucket: "artifacts",
-          key,
-          digest: `sha256:${createHash("sha256").update(data).digest("hex")}`,
-          size: data.length,
-        }),
-      },
-    });
+    await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFact(
+      referencingFact(messageId, "artifacts", key, data),
+    );
     return "ok";
   } catch (error) {
     return ConnectError.from(error).code;

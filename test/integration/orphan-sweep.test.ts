@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import type { PutObjectRequest } from "../../src/gen/bsfg/v1/boundary_pb.js";
+import { referencingFact } from "../fixtures/artifact-reference.js";
 import { clientFor, eventually } from "../fixtures/test-node.js";
 import { useTestNode } from "../fixtures/use-test-node.js";
 
@@ -42,25 +43,7 @@ describe("orphan sweep", () => {
     const kept = randomBytes(1000);
     await client.putObject(upload("orphan.bin", orphan));
     await client.putObject(upload("kept.bin", kept));
-    await client.appendFact({
-      envelope: {
-        messageId: "ref-kept",
-        fromZone: "enterprise",
-        toZone: "plant-a",
-        producedAtUnixMs: 1n,
-        objectMediaType: "application/octet-stream",
-      },
-      fact: {
-        subject: "batch:1",
-        predicate: "attached",
-        objectJson: JSON.stringify({
-          bucket: "artifacts",
-          key: "kept.bin",
-          digest: `sha256:${createHash("sha256").update(kept).digest("hex")}`,
-          size: kept.length,
-        }),
-      },
-    });
+    await client.appendFact(referencingFact("ref-kept", "artifacts", "kept.bin", kept));
     const nc = await connect({ servers: t.nats.url });
     try {
       await jetstream(nc).publish("objects.artifacts.c.abandoned-upload", randomBytes(100));

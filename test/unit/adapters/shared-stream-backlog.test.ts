@@ -6,15 +6,9 @@ import {
   SharedStreamBacklog,
   spacingMs,
 } from "../../../src/adapters/jetstream/shared-stream-backlog.js";
-import type { ConsumerSpec } from "../../../src/domain/consumer-policy.js";
+import { peerConsumer } from "../../fixtures/consumers.js";
 
-const consumer: ConsumerSpec = {
-  kind: "peer",
-  name: "peer.plant-a.operational",
-  category: "operational",
-  peerZone: "plant-a",
-  peerIdentity: "plant-a-bsfg",
-};
+const consumer = peerConsumer("plant-a", "operational");
 
 /** A shared stream: `wholeFacts` after the cursor for every peer, `ownFacts` of them this peer's. */
 function harness(start: { wholeFacts: number; ownFacts: number }) {

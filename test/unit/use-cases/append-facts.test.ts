@@ -137,6 +137,24 @@ describe("AppendFacts", () => {
   });
 });
 
+/** AppendFacts over `store` that stores at most `maxFactsInFlight` facts at once. */
+function capped(
+  store: InMemoryStoreBuffer,
+  maxFactsInFlight: number,
+  queued: (n: number) => void = () => undefined,
+) {
+  return new AppendFacts({
+    policy: testPolicy,
+    limits: { ...testLimits, maxFactsInFlight },
+    backPressurePercent: 80,
+    store,
+    hasher: nodeHasher,
+    clock: { nowMs: () => 1_800_000_000_000 },
+    logger: silentLogger,
+    observer: { duplicate: () => undefined, conflict: () => undefined, queued },
+  });
+}
+
 describe("AppendFacts under many concurrent batches", () => {
   it("stores at most limits.maxFactsInFlight facts at once, and every batch completes", async () => {
     let inStore = 0;
@@ -151,18 +169,9 @@ describe("AppendFacts under many concurrent batches", () => {
       inStore -= records.length;
       return append(records);
     };
-    const capped = new AppendFacts({
-      policy: testPolicy,
-      limits: { ...testLimits, maxFactsInFlight: 120 },
-      backPressurePercent: 80,
-      store: slowStore,
-      hasher: nodeHasher,
-      clock: { nowMs: () => 1_800_000_000_000 },
-      logger: silentLogger,
-      observer: { duplicate: () => undefined, conflict: () => undefined, queued: (n) => queued.push(n) },
-    });
+    const useCase120 = capped(slowStore, 120, (n) => queued.push(n));
     const batches = Array.from({ length: 12 }, (_, b) =>
-      capped.appendMany(
+      useCase120.appendMany(
         "erp",
         Array.from({ length: 50 }, (_, i) => appendRequest({ envelope: { messageId: `b${b}-${i}` } })),
       ),
@@ -189,22 +198,13 @@ describe("AppendFacts under many concurrent batches", () => {
       await gate;
       return append(records);
     };
-    const capped = new AppendFacts({
-      policy: testPolicy,
-      limits: { ...testLimits, maxFactsInFlight: 10 },
-      backPressurePercent: 80,
-      store: slowStore,
-      hasher: nodeHasher,
-      clock: { nowMs: () => 1_800_000_000_000 },
-      logger: silentLogger,
-      observer: { duplicate: () => undefined, conflict: () => undefined, queued: () => undefined },
-    });
+    const useCase10 = capped(slowStore, 10);
     const batch = (prefix: string, n: number) =>
       Array.from({ length: n }, (_, i) => appendRequest({ envelope: { messageId: `${prefix}-${i}` } }));
-    const first = capped.appendMany("erp", batch("first", 10));
+    const first = useCase10.appendMany("erp", batch("first", 10));
     const client = new AbortController();
-    const abandoned = capped.appendMany("erp", batch("gone", 5), client.signal);
-    const next = capped.appendMany("erp", batch("next", 5));
+    const abandoned = useCase10.appendMany("erp", batch("gone", 5), client.signal);
+    const next = useCase10.appendMany("erp", batch("next", 5));
     client.abort();
     await expect(abandoned).rejects.toMatchObject({ kind: "cancelled" });
     release();
