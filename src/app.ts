@@ -126,7 +126,8 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
     markReady = resolve;
   });
 
-  const indexed = new Set(specs.filter((s) => s.dedup === "index").map((s) => s.name));
+  const indexSpecs = specs.filter((s) => s.dedup === "index");
+  const indexed = new Set(indexSpecs.map((s) => s.name));
   const store = new RecentAppends(
     new JetStreamStoreBuffer({
       jetstream: () => nats,
@@ -142,7 +143,7 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
       // Far inside the shortest retention, so a remembered fact is still stored.
       ttlMs: Math.min(
         RECENT_APPENDS.ttlMs,
-        ...specs.filter((s) => s.dedup === "index" && s.maxAgeMs > 0).map((s) => s.maxAgeMs / 10),
+        ...indexSpecs.filter((s) => s.maxAgeMs > 0).map((s) => s.maxAgeMs / 10),
       ),
     },
   );

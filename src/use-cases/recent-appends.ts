@@ -50,7 +50,7 @@ export class RecentAppends implements StoreBuffer {
     return results.map((known, i) => {
       if (known !== undefined) return known;
       const outcome = stored[next++] as StoreOutcome | DomainError;
-      this.#remember(records[i] as FactRecord, outcome);
+      this.#remember(records[i] as FactRecord, outcome, now);
       return outcome;
     });
   }
@@ -66,7 +66,7 @@ export class RecentAppends implements StoreBuffer {
     return { kind: "existing", offset: known.offset, category: known.category, digest: known.digest };
   }
 
-  #remember(record: FactRecord, outcome: StoreOutcome | DomainError): void {
+  #remember(record: FactRecord, outcome: StoreOutcome | DomainError, now: number): void {
     if (isDomainError(outcome) || !this.#o.remembers(record.category)) return;
     const existing =
       outcome.kind === "stored"
@@ -76,7 +76,7 @@ export class RecentAppends implements StoreBuffer {
     if (existing.offset === 0 || existing.digest === "") return;
     const id = record.envelope.messageId;
     this.#byId.delete(id);
-    this.#byId.set(id, { kind: "existing", ...existing, atMs: this.#o.clock.nowMs() });
+    this.#byId.set(id, { kind: "existing", ...existing, atMs: now });
     if (this.#byId.size > this.#o.capacity) {
       const oldest = this.#byId.keys().next().value;
       if (oldest !== undefined) this.#byId.delete(oldest);

@@ -48,6 +48,11 @@ function makeStore(fill: (c: string) => number = () => 0): JetStreamStoreBuffer 
 
 storeBufferContract("jetstream", () => makeStore());
 
+/** What a repeat of the append that stored `first` must get back: the same fact, where it is. */
+function existingAs(first: unknown, category: string, digest: string) {
+  return { kind: "existing", offset: (first as { offset: number }).offset, category, digest };
+}
+
 describe("JetStreamStoreBuffer specifics", () => {
   it("stores each fact on a subject carrying category, destination and kind", async () => {
     const r = record();
@@ -100,12 +105,7 @@ describe("JetStreamStoreBuffer specifics", () => {
     await spy.flush();
     await spy.close();
     expect(first).toMatchObject({ kind: "stored" });
-    expect(retry).toEqual({
-      kind: "existing",
-      offset: (first as { offset: number }).offset,
-      category: "operational",
-      digest: r.digest,
-    });
+    expect(retry).toEqual(existingAs(first, "operational", r.digest));
     const apiCalls = seen.filter((s) => s.startsWith("$JS.API."));
     expect(apiCalls).toEqual(["$JS.API.STREAM.MSG.GET.facts_operational"]);
     expect(seen.filter((s) => s.startsWith("facts."))).toEqual([]);
@@ -116,12 +116,7 @@ describe("JetStreamStoreBuffer specifics", () => {
     const [first] = await makeStore().append([r]);
     const [second] = await makeStore().append([{ ...r, digest: "sha256:changed" }]);
     expect(first).toMatchObject({ kind: "stored" });
-    expect(second).toEqual({
-      kind: "existing",
-      offset: (first as { offset: number }).offset,
-      category: "telemetry",
-      digest: r.digest,
-    });
+    expect(second).toEqual(existingAs(first, "telemetry", r.digest));
   });
 
   it("keeps index-mode idempotency across a nats-server crash and restart", async () => {
@@ -136,12 +131,7 @@ describe("JetStreamStoreBuffer specifics", () => {
       if (outcome !== undefined && !isDomainError(outcome)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(outcome).toEqual({
-      kind: "existing",
-      offset: (first as { offset: number }).offset,
-      category: "operational",
-      digest: r.digest,
-    });
+    expect(outcome).toEqual(existingAs(first, "operational", r.digest));
   });
 
   it("reports a full stream (discard new) as back_pressure, writing nothing", async () => {

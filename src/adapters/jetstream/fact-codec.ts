@@ -7,11 +7,11 @@ import type { FactRecord, StoredFact } from "../../domain/fact.js";
  * fact), and small encodings come from Node's pooled allocator instead of
  * one ArrayBuffer each. Every stored fact goes through here once.
  */
-export function utf8Bytes(text: string): Uint8Array {
+function utf8Bytes(text: string): Uint8Array {
   return Buffer.from(text, "utf8");
 }
 
-export function utf8Text(bytes: Uint8Array): string {
+function utf8Text(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 

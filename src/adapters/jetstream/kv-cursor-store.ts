@@ -1,6 +1,7 @@
-import type { KV } from "@nats-io/kv";
+import type { KV, KvEntry } from "@nats-io/kv";
 import { DomainError } from "../../domain/errors.js";
 import type { CursorStore } from "../../ports/cursor-store.js";
+import { compareAndSet } from "./kv-compare-and-set.js";
 import { toDomainError } from "./nats-errors.js";
 
 const decoder = new TextDecoder();
@@ -20,29 +21,21 @@ export class KvCursorStore implements CursorStore {
   async get(consumer: string): Promise<number> {
     const kv = this.#bucket();
     try {
-      const entry = await kv.get(consumer);
-      return entry === null || entry.operation !== "PUT" ? 0 : Number(decoder.decode(entry.value));
+      return cursorOf(await kv.get(consumer));
     } catch (error) {
       throw toDomainError(error, "cursor read");
     }
   }
 
   async advance(consumer: string, offset: number): Promise<number> {
-    const kv = this.#bucket();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const entry = await kv.get(consumer);
-        const current = entry === null || entry.operation !== "PUT" ? 0 : Number(decoder.decode(entry.value));
-        if (offset <= current) return current;
-        if (entry === null) await kv.create(consumer, String(offset));
-        else await kv.update(consumer, String(offset), entry.revision);
-        return offset;
-      } catch (error) {
-        // Lost a race with a concurrent confirm: re-read and decide again.
-        if (attempt < 20 && /wrong last sequence|key exists/i.test((error as Error).message)) continue;
-        throw toDomainError(error, "cursor update");
-      }
-    }
+    let cursor = offset;
+    // A concurrent confirm may win the race: the cursor is then re-read, never moved back.
+    await compareAndSet(this.#bucket(), consumer, "cursor update", (entry) => {
+      const current = cursorOf(entry);
+      cursor = Math.max(current, offset);
+      return offset <= current ? undefined : String(offset);
+    });
+    return cursor;
   }
 
   #bucket(): KV {
@@ -51,4 +44,8 @@ export class KvCursorStore implements CursorStore {
       throw new DomainError("unavailable", "cursor store: the zone's NATS is not connected");
     return kv;
   }
+}
+
+function cursorOf(entry: KvEntry | null): number {
+  return entry === null || entry.operation !== "PUT" ? 0 : Number(decoder.decode(entry.value));
 }

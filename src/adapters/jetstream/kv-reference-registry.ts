@@ -1,6 +1,7 @@
 import type { KV, KvEntry } from "@nats-io/kv";
 import { DomainError } from "../../domain/errors.js";
 import type { ReferenceRegistry } from "../../ports/reference-registry.js";
+import { compareAndSet, isCasFailure } from "./kv-compare-and-set.js";
 import { toDomainError } from "./nats-errors.js";
 import { type RemovalMark, referenceKey } from "./orphan-sweeper.js";
 
@@ -14,7 +15,6 @@ const REMOVING = "removing:";
  * key over again, and the object is then judged by whether it still exists.
  */
 const STALE_MARK_MS = 5 * 60_000;
-const CAS_ATTEMPTS = 20;
 
 type Hold =
   | { readonly kind: "hold"; readonly until: number }
@@ -43,7 +43,8 @@ export class KvReferenceRegistry implements ReferenceRegistry {
 
   async hold(bucket: string, key: string): Promise<void> {
     const until = this.holdMs === 0 ? Number.MAX_SAFE_INTEGER : this.now() + this.holdMs;
-    await this.#compareAndSet(referenceKey(bucket, key), "reference hold", (current) => {
+    await compareAndSet(this.#bucket(), referenceKey(bucket, key), "reference hold", (entry) => {
+      const current = parse(entry);
       if (current?.kind === "removing" && this.now() - current.at < STALE_MARK_MS) {
         throw new DomainError(
           "unavailable",
@@ -89,28 +90,6 @@ export class KvReferenceRegistry implements ReferenceRegistry {
     }
   }
 
-  async #compareAndSet(
-    key: string,
-    what: string,
-    next: (current: Hold | undefined) => string | undefined,
-  ): Promise<void> {
-    const kv = this.#bucket();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const entry = await kv.get(key);
-        const value = next(parse(entry));
-        if (value === undefined) return;
-        if (entry === null) await kv.create(key, value);
-        else await kv.update(key, value, entry.revision);
-        return;
-      } catch (error) {
-        // Lost a race with another hold or a sweep's mark: re-read and decide again.
-        if (attempt < CAS_ATTEMPTS && isCasFailure(error)) continue;
-        throw toDomainError(error, what);
-      }
-    }
-  }
-
   #bucket(): KV {
     const kv = this.#kv();
     if (kv === undefined)
@@ -124,8 +103,4 @@ function parse(entry: KvEntry | null): Hold | undefined {
   const text = decoder.decode(entry.value);
   if (text.startsWith(REMOVING)) return { kind: "removing", at: Number(text.slice(REMOVING.length)) };
   return { kind: "hold", until: Number(text) };
-}
-
-function isCasFailure(error: unknown): boolean {
-  return /wrong last sequence|key exists/i.test((error as Error)?.message ?? "");
 }
