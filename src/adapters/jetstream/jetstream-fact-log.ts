@@ -131,23 +131,13 @@ export class JetStreamFactLog implements FactLog {
     if (reader === undefined || reader.after !== after) reader = await this.#reposition(jsm, consumer, after);
     let msgs = await takePrefetched(reader, limit);
     if (msgs === "reposition") reader = await this.#reposition(jsm, consumer, after);
-    if (msgs === "reposition" || msgs === undefined) msgs = await pullSome(nc, reader, limit);
-    const cancelled = () => signal?.aborted === true;
-    if (msgs.length === 0 && waitMs > 0 && !cancelled()) {
-      // Long-poll for the first fact only, then take whatever else is there.
-      msgs = await pull(
-        nc,
-        reader,
-        { batch: 1, expires: nanos(waitMs) },
-        waitMs + NO_WAIT_TIMEOUT_MS,
-        signal,
-      );
-      if (cancelled()) {
-        // The parked pull may still deliver to nobody: forget the server-side position.
+    if (msgs === "reposition" || msgs === undefined) {
+      msgs = await pullSome(nc, reader, limit, waitMs, signal);
+      if (signal?.aborted === true) {
+        // A parked pull may still deliver to nobody: forget the server-side position.
         await this.#drop(consumer.name);
         return [];
       }
-      if (msgs.length > 0 && limit > 1) msgs = msgs.concat(await pullSome(nc, reader, limit - 1));
     }
     const last = msgs.at(-1);
     if (last !== undefined) reader.after = streamSequence(last.reply ?? "");
@@ -246,17 +236,36 @@ async function takePrefetched(reader: Reader, limit: number): Promise<Msg[] | "r
   }
 }
 
-type PullRequest = { batch: number; no_wait: true; max_bytes?: number } | { batch: number; expires: number };
+type PullRequest = { batch: number; no_wait: true; expires?: number; max_bytes?: number };
 
-/** What is there now, up to `limit` facts and FETCH_MAX_BYTES; at least one fact when any exists. */
-async function pullSome(nc: NatsConnection, reader: Reader, limit: number): Promise<Msg[]> {
+/**
+ * What is there now, up to `limit` facts and FETCH_MAX_BYTES; at least one
+ * fact when any exists. With `waitMs`, the same single request long-polls:
+ * nats-server holds a no_wait pull that has an expiry until its first
+ * message, then ends it (408) once nothing more is pending. One request
+ * instead of three (look, wait for one, take the rest) saves two JetStream
+ * round trips, and the wake-ups of both processes, on every read of a
+ * caught-up consumer.
+ */
+async function pullSome(
+  nc: NatsConnection,
+  reader: Reader,
+  limit: number,
+  waitMs = 0,
+  signal?: AbortSignal,
+): Promise<Msg[]> {
   const ended = { byBudget: false };
   const msgs = await pull(
     nc,
     reader,
-    { batch: limit, no_wait: true, max_bytes: FETCH_MAX_BYTES },
-    NO_WAIT_TIMEOUT_MS,
-    undefined,
+    {
+      batch: limit,
+      no_wait: true,
+      max_bytes: FETCH_MAX_BYTES,
+      ...(waitMs > 0 ? { expires: nanos(waitMs) } : {}),
+    },
+    waitMs + NO_WAIT_TIMEOUT_MS,
+    signal,
     ended,
   );
   if (msgs.length > 0 || !ended.byBudget) return msgs;
