@@ -3,20 +3,18 @@
  * whole comparison of ARCHITECTURE §9 in one run — substrate and framework
  * anchors, then the gateway, each gateway figure as a ratio to its anchor.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { createTestPki } from "../test/fixtures/test-pki.js";
 import { appendBatches, type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
 import { cpuPerItem, FACT_BYTES, RssSampler, round, stopChild } from "./load.js";
 import { measureSubstrate } from "./mirror.js";
+import { measurePacedEcho, type PacedEcho } from "./paced-echo.js";
+import { startEcho } from "./start-echo.js";
 
-const ECHO = fileURLToPath(new URL("./echo-server.ts", import.meta.url));
 const DEFAULT_JSON = fileURLToPath(new URL("./results/latest.json", import.meta.url));
 
 export interface FullOptions extends GatewayOptions {
@@ -63,24 +61,6 @@ export function parseFullArgs(argv: readonly string[]): FullOptions {
   return o;
 }
 
-export async function startEcho(
-  ca: string,
-  cert: string,
-  key: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ECHO, ca, cert, key], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const [line] = (await Promise.race([
-    once(lines, "line"),
-    once(child, "exit").then(() => {
-      throw new Error("echo server exited before listening");
-    }),
-  ])) as [string];
-  return { child, url: `https://127.0.0.1:${(JSON.parse(line) as { port: number }).port}` };
-}
-
 async function measureEcho(o: FullOptions) {
   const pki = await createTestPki();
   const echo = await startEcho(pki.ca, pki.node.cert, pki.node.key);
@@ -113,6 +93,8 @@ export async function runFull(o: FullOptions): Promise<void> {
   const substrate = await measureSubstrate({ backlog: o.backlog, inFlight: o.inFlight, maxMs: o.maxPhaseMs });
   log(`echo: ${o.facts} unary calls, ${o.concurrency} concurrent over ${o.connections} connections`);
   const echo = await measureEcho(o);
+  log(`echo paced like the latency phase: ${o.rate} facts/s, AppendFacts of ${o.latencyBatch} and unary`);
+  const pacedEcho = await measurePacedEcho(o, [o.latencyBatch, 1]);
   log(
     `gateway: AppendFact ×${o.facts}, AppendFacts ×${o.facts} in batches of ${o.batch}, drain of ${o.backlog}, latency ${o.rate}/s × ${o.latencySeconds}s`,
   );
@@ -246,7 +228,7 @@ export async function runFull(o: FullOptions): Promise<void> {
     console.log(
       `RSS when the link healed, after the nodes settled from the top-up: enterprise ${atHeal[E]} MiB, plant-a ${atHeal[P]} MiB`,
     );
-  const cpu = cpuTable(substrate, echo, gw);
+  const cpu = cpuTable(substrate, echo, gw, pacedEcho, o);
   console.log(
     "\nCPU per fact (µs of user+system CPU per fact, call or message, by process; from /proc/<pid>/stat):",
   );
@@ -265,7 +247,7 @@ export async function runFull(o: FullOptions): Promise<void> {
     startedAt: started.toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg(), node: process.version },
     options: { ...o, factBytes: FACT_BYTES },
-    anchors: { rawPublish: substrate.rawPublish, echo, mirror: substrate.mirror },
+    anchors: { rawPublish: substrate.rawPublish, echo, pacedEcho, mirror: substrate.mirror },
     gateway: gw,
     ratios: {
       appendFactVsEcho: ratio(gw.appendFact.callsPerSecond, echo.callsPerSecond),
@@ -286,7 +268,13 @@ type Substrate = Awaited<ReturnType<typeof measureSubstrate>>;
 type Gateway = Awaited<ReturnType<typeof measureGateway>>;
 
 /** One row per phase: CPU µs per item of every process sampled in it, and their sum. */
-function cpuTable(substrate: Substrate, echo: Echo, gw: Gateway): Array<Record<string, string | number>> {
+function cpuTable(
+  substrate: Substrate,
+  echo: Echo,
+  gw: Gateway,
+  pacedEcho: readonly PacedEcho[],
+  o: FullOptions,
+): Array<Record<string, string | number>> {
   const row = (phase: string, rss: Rss | undefined, items: number) => {
     const per = cpuPerItem(rss, items);
     const total = Object.values(per).reduce((a, b) => a + b, 0);
@@ -303,5 +291,13 @@ function cpuTable(substrate: Substrate, echo: Echo, gw: Gateway): Array<Record<s
     row("NATS mirror", substrate.mirror.rss, substrate.mirror.messages),
     row("nats.js relay", c.relay.rss, c.relay.messages),
     row("gateway drain", gw.drain?.rss, gw.drain?.facts ?? 0),
+    ...pacedEcho.flatMap((e) => {
+      const load = e.batch === 1 ? `unary at ${o.rate}/s` : `AppendFacts of ${e.batch} at ${o.rate} facts/s`;
+      const gateway = e.batch === 1 ? gw.latency : gw.latencyBatched;
+      return [
+        row(`echo paced, ${load}`, e.rss, e.sent),
+        row(`gateway end to end, ${load}`, gateway?.rss, gateway?.sent ?? 0),
+      ];
+    }),
   ];
 }

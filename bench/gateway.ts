@@ -332,12 +332,11 @@ export async function measureLatency(
   // Skip the drained backlog: move the local cursor to the forward buffer's head.
   const head = await streamLastSeq(plant.nats.url, "forward_operational");
   if (head > 0) await reader.confirmReceipt({ consumerName, offset: BigInt(head) });
-  const total = Math.round(o.rate * o.latencySeconds);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  let producing = true;
+  let done: Paced | undefined;
   const consume = (async () => {
-    const deadline = () => !producing && latencies.length >= total - errors - skipped;
+    const deadline = () => done !== undefined && latencies.length >= done.sent;
     const hardStop = Date.now() + (o.latencySeconds + 30) * 1000;
     // Written as a low-latency consumer is (and as the receiver loop is): it reads on after the
     // last fact it got (after_offset) while the confirm travels, one confirm in flight at a time.
@@ -364,6 +363,48 @@ export async function measureLatency(
     }
     await confirming;
   })();
+  const paced = await pacedAppends(producers, o, batch, prefix, (ids) => {
+    const now = performance.now();
+    for (const id of ids) sentAt.set(id, now);
+  });
+  done = paced;
+  await consume;
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: o.rate,
+    batch,
+    ...paced,
+    received: latencies.length,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    maxMs: round(latencies.at(-1) ?? Number.NaN, 1),
+  };
+}
+
+export interface Paced {
+  readonly seconds: number;
+  /** Facts acknowledged: neither failed nor skipped. */
+  readonly sent: number;
+  readonly errors: number;
+  /** Facts never sent because the calls in flight were at the HTTP/2 stream limit. */
+  readonly skipped: number;
+  readonly firstError?: string;
+}
+
+/**
+ * `o.rate` facts per second for `o.latencySeconds`, one AppendFacts of
+ * `batch` facts each time that many are due (unary AppendFact when `batch`
+ * is 1), round-robin over `producers`; `onSend` sees each call's message ids
+ * as it leaves. Resolves once every call has settled.
+ */
+export async function pacedAppends(
+  producers: readonly Boundary[],
+  o: Pick<GatewayOptions, "rate" | "latencySeconds">,
+  batch: number,
+  prefix: string,
+  onSend: (messageIds: readonly string[]) => void = () => undefined,
+): Promise<Paced> {
+  const total = Math.round(o.rate * o.latencySeconds);
   const pending: Promise<unknown>[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -384,8 +425,7 @@ export async function measureLatency(
         continue;
       }
       const items = Array.from({ length: size }, (_, j) => request(prefix, first + j));
-      const now = performance.now();
-      for (const item of items) sentAt.set(item.envelope.messageId, now);
+      onSend(items.map((item) => item.envelope.messageId));
       inFlight++;
       const producer = producers[first % producers.length] as Boundary;
       const call =
@@ -410,20 +450,11 @@ export async function measureLatency(
   }
   const seconds = (performance.now() - t0) / 1000;
   await Promise.all(pending);
-  producing = false;
-  await consume;
-  latencies.sort((a, b) => a - b);
   return {
-    rate: o.rate,
-    batch,
     seconds: round(seconds, 2),
     sent: total - errors - skipped,
     errors,
     skipped,
     ...(firstError === undefined ? {} : { firstError }),
-    received: latencies.length,
-    p50Ms: round(percentile(latencies, 50), 1),
-    p99Ms: round(percentile(latencies, 99), 1),
-    maxMs: round(latencies.at(-1) ?? Number.NaN, 1),
   };
 }

@@ -19,10 +19,10 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { AppendFactRequestSchema, AppendFactsRequestSchema } from "../src/gen/bsfg/v1/boundary_pb.js";
 import { createTestPki } from "../test/fixtures/test-pki.js";
 import { startZones } from "../test/fixtures/zones.js";
-import { startEcho } from "./full.js";
 import { request } from "./gateway.js";
 import { cpuPerItem, RssSampler, round, stopChild } from "./load.js";
 import { type MtlsForwarder, startMtlsForwarder } from "./mtls-forwarder.js";
+import { startEcho } from "./start-echo.js";
 
 const DEFAULT_JSON = "bench/results/h2load.json";
 

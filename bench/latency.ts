@@ -5,6 +5,9 @@
  * B facts and of unary AppendFact at N facts/s. The full suite measures the
  * same after a drain; this one isolates it and shows its spread. Each
  * measured run follows an unmeasured warm-up of the same load.
+ * The CPU table ends with the bare connect-node echo fed the same paced
+ * appends (bench/paced-echo.ts): what the RPC framework alone costs per fact
+ * at this rate, for one hop.
  * With --cpu-prof both nodes run under `node --cpu-prof` and their top
  * self-time functions are printed at the end.
  */
@@ -16,6 +19,7 @@ import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
 import { measureLatency, startProfiledNode, warmUpLatency } from "./gateway.js";
 import { cpuPerItem, RssSampler, stopChild } from "./load.js";
+import { measurePacedEcho } from "./paced-echo.js";
 import { printZoneProfiles } from "./profile.js";
 
 export async function runLatency(argv: readonly string[]): Promise<void> {
@@ -29,6 +33,8 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
   const profIndex = argv.indexOf("--cpu-prof");
   const profDir = profIndex >= 0 ? argv[profIndex + 1] : undefined;
   const profiled: ChildProcess[] = [];
+  // The framework alone under the same paced load first, on a quiet machine (no zones running yet).
+  const echo = await measurePacedEcho(o, [batch, 1]);
   const zones = await startZones(["enterprise", "plant-a"], () => ({
     receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
     log_level: "warn",
@@ -74,6 +80,12 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
     }
     console.log(`end-to-end latency, ${o.latencySeconds} s per run, two fresh zones on this machine:`);
     console.table(rows);
+    for (const e of echo)
+      perProcess.push({
+        run: "anchor",
+        appends: `connect-node echo, ${e.batch === 1 ? "unary" : `batches of ${e.batch}`}`,
+        ...cpuPerItem(e.rss, e.sent),
+      });
     console.log("CPU µs per fact by process (user+system, /proc/<pid>/stat):");
     console.table(perProcess);
   } finally {
