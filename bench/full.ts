@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { createTestPki } from "../test/fixtures/test-pki.js";
+import { describeWakeupCost, measureWakeupCost } from "./calibrate.js";
 import { appendBatches, type GatewayOptions, measureGateway, measureUnary, type Rss } from "./gateway.js";
 import { cpuPerItem, FACT_BYTES, RssSampler, round, stopChild } from "./load.js";
 import { measureSubstrate } from "./mirror.js";
@@ -87,6 +88,8 @@ export async function runFull(o: FullOptions): Promise<void> {
   const started = new Date();
   const log = (m: string) =>
     console.error(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s] ${m}`);
+  log("machine: wake-up and cross-process round-trip cost (bench/calibrate.ts)");
+  const wakeups = await measureWakeupCost();
   log(
     `substrate: raw publish of ${o.backlog} × ${FACT_BYTES} B (${o.inFlight} in flight), then leafnode mirror`,
   );
@@ -223,6 +226,7 @@ export async function runFull(o: FullOptions): Promise<void> {
       .join(" ")}); idle RSS enterprise ${peak(gw.idleRss, E)} MiB, plant-a ${peak(gw.idleRss, P)} MiB`,
   );
   console.table(rows);
+  console.log(describeWakeupCost(wakeups));
   const atHeal = gw.drain?.rssAtHeal;
   if (atHeal !== undefined)
     console.log(
@@ -245,7 +249,13 @@ export async function runFull(o: FullOptions): Promise<void> {
   }
   const report = {
     startedAt: started.toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg(), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      loadavgAtEnd: loadavg(),
+      node: process.version,
+      wakeups,
+    },
     options: { ...o, factBytes: FACT_BYTES },
     anchors: { rawPublish: substrate.rawPublish, echo, pacedEcho, mirror: substrate.mirror },
     gateway: gw,

@@ -7,7 +7,8 @@
  * measured run follows an unmeasured warm-up of the same load.
  * The CPU table ends with the bare connect-node echo fed the same paced
  * appends (bench/paced-echo.ts): what the RPC framework alone costs per fact
- * at this rate, for one hop.
+ * at this rate, for one hop, and with what this machine charges for a
+ * wake-up (bench/calibrate.ts).
  * With --cpu-prof both nodes run under `node --cpu-prof` and their top
  * self-time functions are printed at the end.
  */
@@ -17,6 +18,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones } from "../test/fixtures/zones.js";
+import { describeWakeupCost, measureWakeupCost } from "./calibrate.js";
 import { measureLatency, startProfiledNode, warmUpLatency } from "./gateway.js";
 import { cpuPerItem, RssSampler, stopChild } from "./load.js";
 import { measurePacedEcho } from "./paced-echo.js";
@@ -33,7 +35,8 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
   const profIndex = argv.indexOf("--cpu-prof");
   const profDir = profIndex >= 0 ? argv[profIndex + 1] : undefined;
   const profiled: ChildProcess[] = [];
-  // The framework alone under the same paced load first, on a quiet machine (no zones running yet).
+  // The machine and the framework alone under the same paced load first, with no zones running yet.
+  const machine = await measureWakeupCost();
   const echo = await measurePacedEcho(o, [batch, 1]);
   const zones = await startZones(["enterprise", "plant-a"], () => ({
     receiver: { batch: 1000, wait: "1s", backoff_base: "100ms", backoff_max: "1s" },
@@ -88,6 +91,7 @@ export async function runLatency(argv: readonly string[]): Promise<void> {
       });
     console.log("CPU µs per fact by process (user+system, /proc/<pid>/stat):");
     console.table(perProcess);
+    console.log(describeWakeupCost(machine));
   } finally {
     for (const child of profiled) await stopChild(child);
     await zones.stop();

@@ -8,11 +8,13 @@
  * idempotency [N] — nats-server RAM per retained fact by dedup mode;
  * artifacts [MiB] — PutObject, GetObject and cross-zone copy throughput;
  * latency [--rate N] [--seconds S] [--batch B] [--runs R] [--cpu-prof DIR] — end-to-end latency alone;
+ * calibrate — what this machine charges a process for sleeping and waking (no BSFG involved);
  * h2load [--requests N] [--clients C] [--streams M] — echo vs gateway under nghttp2's h2load;
  * forward --to URL --ca F --cert F --key F [--port N] — the mTLS forwarder alone, for your own node.
  */
 import { execFileSync } from "node:child_process";
 import { measureArtifacts } from "./artifacts.js";
+import { describeWakeupCost, measureWakeupCost } from "./calibrate.js";
 import { runDrainProfile } from "./drain-profile.js";
 import { parseFullArgs, runFull } from "./full.js";
 import { runForward, runH2load } from "./h2load.js";
@@ -45,6 +47,10 @@ if (suite === "full") {
   await runScaling(rest);
 } else if (suite === "latency") {
   await runLatency(rest);
+} else if (suite === "calibrate") {
+  const cost = await measureWakeupCost();
+  console.log(describeWakeupCost(cost));
+  console.log(JSON.stringify(cost));
 } else if (suite === "h2load") {
   await runH2load(rest);
 } else if (suite === "forward") {
@@ -64,7 +70,7 @@ if (suite === "full") {
   console.table(await measureArtifacts(mib));
 } else {
   console.error(
-    `unknown bench suite "${suite}" (known: full, latency, h2load, forward, scaling, profile, drain-profile, idempotency, artifacts)`,
+    `unknown bench suite "${suite}" (known: full, latency, calibrate, h2load, forward, scaling, profile, drain-profile, idempotency, artifacts)`,
   );
   process.exitCode = 2;
 }

@@ -57,8 +57,10 @@ export class ReceiverLoop {
     // from the durable cursor.
     let after: number | undefined;
     let next: { readonly fetched: Promise<Fetched>; readonly cancel: () => void } | undefined;
-    const confirms = new Confirms((offset, timeoutMs) =>
-      o.link.confirm(o.consumer, offset, AbortSignal.timeout(timeoutMs)),
+    const confirms = new Confirms(
+      (offset, timeoutMs) => o.link.confirm(o.consumer, offset, AbortSignal.timeout(timeoutMs)),
+      o.clock,
+      o.timer,
     );
     while (!signal.aborted) {
       let stage: "local" | "peer" = "local";
@@ -144,23 +146,40 @@ type Fetched = Awaited<ReturnType<PeerLink["fetch"]>>;
 
 const CONFIRM_MS = 30_000;
 const FINAL_CONFIRM_MS = 5_000;
+/**
+ * Fewest ms between the starts of two confirms. At a steady trickle every
+ * fetch brings a small batch, and a confirm per batch is an RPC (and a cursor
+ * write at the peer) per round trip, on both nodes' CPU; spaced out, the
+ * trickle costs at most ten a second. Nothing waits for a confirm (the next
+ * batch is fetched after the last one received, not after the cursor): it
+ * only lets the peer count the batch as delivered a little later.
+ */
+export const CONFIRM_SPACING_MS = 100;
 
 /**
- * Confirms of stored batches, sent in the background one at a time: while one
- * travels, newer stored offsets only raise what the next one will say, so a
- * stream of small batches costs one ConfirmReceipt per round trip rather than
- * one per batch. A failed confirm is reported at the next batch.
+ * Confirms of stored batches, sent in the background one at a time and at
+ * most one per CONFIRM_SPACING_MS: while one travels or waits its turn, newer
+ * stored offsets only raise what the next one will say, so a stream of small
+ * batches costs a few ConfirmReceipt RPCs a second rather than one per batch.
+ * A failed confirm is reported at the next batch.
  */
 class Confirms {
   readonly #send: (offset: number, timeoutMs: number) => Promise<unknown>;
+  readonly #clock: Clock;
+  readonly #timer: Timer;
+  /** Ends a confirm's wait for its turn: at shutdown the last one goes at once. */
+  readonly #hurry = new AbortController();
   #wanted = 0;
   #sent = 0;
+  #lastSentAtMs: number | undefined;
   #inFlight: Promise<void> | undefined;
   #failure: { readonly error: unknown } | undefined;
   #generation = 0;
 
-  constructor(send: (offset: number, timeoutMs: number) => Promise<unknown>) {
+  constructor(send: (offset: number, timeoutMs: number) => Promise<unknown>, clock: Clock, timer: Timer) {
     this.#send = send;
+    this.#clock = clock;
+    this.#timer = timer;
   }
 
   /** `offset` and everything before it are durable here. */
@@ -191,27 +210,36 @@ class Confirms {
    * with a short deadline (shutdown must not wait out a partition twice); never throws.
    */
   async flush(): Promise<void> {
+    this.#hurry.abort();
     while (this.#inFlight !== undefined) await this.#inFlight;
     if (this.#wanted > this.#sent) await this.#send(this.#wanted, FINAL_CONFIRM_MS).catch(() => undefined);
   }
 
   #next(): void {
     if (this.#inFlight !== undefined || this.#wanted <= this.#sent || this.#failure !== undefined) return;
-    const offset = this.#wanted;
     const generation = this.#generation;
-    this.#sent = offset;
-    this.#inFlight = this.#send(offset, CONFIRM_MS).then(
-      () => {
-        if (generation !== this.#generation) return;
-        this.#inFlight = undefined;
-        this.#next();
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) return;
-        this.#inFlight = undefined;
-        this.#failure = { error };
-      },
-    );
+    const wait =
+      this.#lastSentAtMs === undefined ? 0 : this.#lastSentAtMs + CONFIRM_SPACING_MS - this.#clock.nowMs();
+    const turn = wait > 0 ? this.#timer.sleep(wait, this.#hurry.signal) : Promise.resolve();
+    this.#inFlight = turn.then(() => {
+      if (generation !== this.#generation) return;
+      // The newest stored offset when the turn comes, not when it was asked for.
+      const offset = this.#wanted;
+      this.#sent = offset;
+      this.#lastSentAtMs = this.#clock.nowMs();
+      return this.#send(offset, CONFIRM_MS).then(
+        () => {
+          if (generation !== this.#generation) return;
+          this.#inFlight = undefined;
+          this.#next();
+        },
+        (error: unknown) => {
+          if (generation !== this.#generation) return;
+          this.#inFlight = undefined;
+          this.#failure = { error };
+        },
+      );
+    });
   }
 }
 

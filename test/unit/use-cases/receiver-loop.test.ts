@@ -7,7 +7,11 @@ import { backoffDelayMs, nextGateState } from "../../../src/domain/gate.js";
 import { silentLogger } from "../../../src/ports/logger.js";
 import type { PeerLink } from "../../../src/ports/peer-link.js";
 import { PeerGate } from "../../../src/use-cases/peer-gate.js";
-import { ReceiverLoop } from "../../../src/use-cases/receiver-loop.js";
+import {
+  CONFIRM_SPACING_MS,
+  ReceiverLoop,
+  type ReceiverLoopOptions,
+} from "../../../src/use-cases/receiver-loop.js";
 import { record } from "../../fixtures/facts.js";
 
 /** A peer serving `count` facts with a server-side cursor, like FetchFacts/ConfirmReceipt. */
@@ -59,7 +63,14 @@ class FakePeer implements PeerLink {
   }
 }
 
-function harness(peer: FakePeer, forward = new InMemoryForwardBuffer()) {
+function harness(
+  peer: FakePeer,
+  forward = new InMemoryForwardBuffer(),
+  time: Pick<ReceiverLoopOptions, "clock" | "timer"> = {
+    clock: { nowMs: () => 0 },
+    timer: { sleep: async () => {}, random: () => 0.5 },
+  },
+) {
   const gates: GateState[] = [];
   const abort = new AbortController();
   const observer = { gate: (_p: string, s: GateState) => gates.push(s), progress: () => {} };
@@ -74,8 +85,7 @@ function harness(peer: FakePeer, forward = new InMemoryForwardBuffer()) {
     waitMs: 0,
     backoffBaseMs: 1,
     backoffCapMs: 2,
-    clock: { nowMs: () => 0 },
-    timer: { sleep: async () => {}, random: () => 0.5 },
+    ...time,
     logger: silentLogger,
     observer,
   });
@@ -217,6 +227,40 @@ describe("ReceiverLoop pipelining", () => {
     for (const c of peer.confirms) expect(stored).toContain(c);
     expect(peer.confirms.at(-1)).toBe(80);
     expect(peer.cursor).toBe(80);
+  });
+
+  it("spaces confirms CONFIRM_SPACING_MS apart, each for the newest stored offset, the first and the last at once", async () => {
+    const peer = new FakePeer(95);
+    // A clock that only the loop's waits move: storing and fetching take no time.
+    let now = 1_000;
+    const waits: number[] = [];
+    const sentAt: Array<[number, number]> = [];
+    const confirmOriginal = peer.confirm.bind(peer);
+    peer.confirm = async (consumer: string, offset: number) => {
+      sentAt.push([now, offset]);
+      return confirmOriginal(consumer, offset);
+    };
+    const h = harness(peer, new InMemoryForwardBuffer(), {
+      clock: { nowMs: () => now },
+      timer: {
+        sleep: async (ms: number) => {
+          waits.push(ms);
+          now += ms;
+        },
+        random: () => 0.5,
+      },
+    });
+    await runUntil(h, peer, () => peer.cursor === 95);
+    expect(sentAt[0]).toEqual([1_000, 10]);
+    for (let i = 1; i < sentAt.length; i++) {
+      const [at, offset] = sentAt[i] as [number, number];
+      const [before, previous] = sentAt[i - 1] as [number, number];
+      expect(at - before).toBeGreaterThanOrEqual(CONFIRM_SPACING_MS);
+      expect(offset).toBeGreaterThan(previous);
+    }
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.every((ms) => ms > 0 && ms <= CONFIRM_SPACING_MS)).toBe(true);
+    expect(sentAt.at(-1)?.[1]).toBe(95);
   });
 
   it("reports a failed confirm at the next batch, starts over from the peer's cursor, and loses or doubles nothing", async () => {
