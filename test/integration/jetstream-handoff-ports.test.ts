@@ -110,6 +110,20 @@ describe("JetStreamFactLog", () => {
     expect(pulls).toHaveLength(rest.length > 0 ? 2 : 1);
   });
 
+  it("answers a read whose caller already gave up at once, with nothing, instead of parking a pull", async () => {
+    const log = new JetStreamFactLog(() => ({ nc, jsm }));
+    const head = await log.head(peerConsumer);
+    const pulls: string[] = [];
+    const spy = await connect({ servers: server.url });
+    spy.subscribe("$JS.API.CONSUMER.MSG.NEXT.>", { callback: (_e, m) => void pulls.push(m.subject) });
+    await spy.flush();
+    // A five-minute wait: a parked pull would outlast the test's timeout.
+    expect(await log.read(peerConsumer, head, 10, 300_000, AbortSignal.abort())).toEqual([]);
+    await spy.flush();
+    await spy.close();
+    expect(pulls).toEqual([]);
+  });
+
   it("parses both forms of JetStream delivery subjects", () => {
     expect(streamSequence("$JS.ACK.facts_operational.c1.1.42.7.1700000000000000000.3")).toBe(42);
     expect(streamSequence("$JS.ACK.dom.acc.facts_operational.c1.1.43.7.1700000000000000000.3.rnd")).toBe(43);

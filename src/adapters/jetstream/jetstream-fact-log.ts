@@ -298,6 +298,8 @@ export async function pull(
   /** Set when the request's max_bytes ended the batch. */
   ended?: { byBudget: boolean },
 ): Promise<Msg[]> {
+  // An abort listener added now would never fire: the request would wait out its expiry for nobody.
+  if (signal?.aborted === true) return [];
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
   const abort = () => sub.unsubscribe();
