@@ -299,7 +299,7 @@ export async function pull(
   ended?: { byBudget: boolean },
 ): Promise<Msg[]> {
   // An abort listener added now would never fire: the request would wait out its expiry for nobody.
-  if (signal?.aborted === true) return [];
+  if (isAborted(signal)) return [];
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
   const abort = () => sub.unsubscribe();
@@ -365,7 +365,8 @@ export async function pull(
     clearTimeout(timer);
     sub.unsubscribe();
   }
-  if (signal?.aborted === true) return msgs;
+  // Read through a call: the iteration above is what may have aborted it.
+  if (isAborted(signal)) return msgs;
   if (!complete) {
     // Stalled, or the subscription ended with the connection: the rest may be lost.
     throw new DomainError(
@@ -377,6 +378,10 @@ export async function pull(
   }
   if (reader.delivered !== undefined && delivered !== undefined) reader.delivered = delivered;
   return msgs;
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 function toStoredFact(m: Msg): StoredFact {
