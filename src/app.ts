@@ -235,7 +235,10 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   };
   const sharedStreamBacklog = new SharedStreamBacklog({
     whole: (consumer, cursor) => probeWholeStream(zoneNats().jsm, consumer, cursor),
-    count: (consumer, cursor) => probeBacklog(zoneNats().nc, zoneNats().jsm, consumer, cursor),
+    count: (consumer, cursor) => {
+      const { nc, jsm } = zoneNats();
+      return probeBacklog(nc, jsm, consumer, cursor);
+    },
     now: () => Date.now(),
     intervalMs: BACKLOG_SAMPLE_MS,
   });

@@ -133,7 +133,7 @@ export class JetStreamFactLog implements FactLog {
     if (msgs === "reposition") reader = await this.#reposition(jsm, consumer, after);
     if (msgs === "reposition" || msgs === undefined) {
       msgs = await pullSome(nc, reader, limit, waitMs, signal);
-      if (signal?.aborted === true) {
+      if (isAborted(signal)) {
         // A parked pull may still deliver to nobody: forget the server-side position.
         await this.#drop(consumer.name);
         return [];
