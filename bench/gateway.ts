@@ -12,6 +12,7 @@ import type { Client } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { CONFIRM_SPACING_MS } from "../src/use-cases/receiver-loop.js";
 import { BSFG_BIN } from "../test/fixtures/spawn-bsfg.js";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { startZones, type Zone, type Zones } from "../test/fixtures/zones.js";
@@ -339,9 +340,19 @@ export async function measureLatency(
     const deadline = () => done !== undefined && latencies.length >= done.sent;
     const hardStop = Date.now() + (o.latencySeconds + 30) * 1000;
     // Written as a low-latency consumer is (and as the receiver loop is): it reads on after the
-    // last fact it got (after_offset) while the confirm travels, one confirm in flight at a time.
+    // last fact it got (after_offset) while the confirm travels, one confirm in flight at a time,
+    // started at most every CONFIRM_SPACING_MS, each for the newest fact.
     let after: bigint | undefined;
-    let confirming: Promise<unknown> = Promise.resolve();
+    let confirming: Promise<unknown> | undefined;
+    let confirmedAt = -Infinity;
+    let unconfirmed: bigint | undefined;
+    const confirm = (offset: bigint) => {
+      unconfirmed = undefined;
+      confirmedAt = performance.now();
+      confirming = reader.confirmReceipt({ consumerName, offset }).finally(() => {
+        confirming = undefined;
+      });
+    };
     while (!deadline() && Date.now() < hardStop) {
       const res = await reader.fetchFacts({
         consumerName,
@@ -357,11 +368,16 @@ export async function measureLatency(
       const last = res.facts.at(-1);
       if (last !== undefined) {
         after = last.offset;
-        const offset = last.offset;
-        confirming = confirming.then(() => reader.confirmReceipt({ consumerName, offset }));
+        unconfirmed = last.offset;
       }
+      if (unconfirmed !== undefined && confirming === undefined && now - confirmedAt >= CONFIRM_SPACING_MS)
+        confirm(unconfirmed);
     }
     await confirming;
+    if (unconfirmed !== undefined) {
+      confirm(unconfirmed);
+      await confirming;
+    }
   })();
   const paced = await pacedAppends(producers, o, batch, prefix, (ids) => {
     const now = performance.now();

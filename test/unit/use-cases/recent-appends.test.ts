@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InMemoryStoreBuffer } from "../../../src/adapters/memory/in-memory-store-buffer.js";
 import { DomainError } from "../../../src/domain/errors.js";
@@ -78,5 +79,46 @@ describe("RecentAppends", () => {
     inner.setUnavailable(false);
     await recent.append([record({ messageId: "u" })]);
     expect(seen.at(-1)).toEqual(["u"]);
+  });
+
+  it("keeps an id remembered again after it expired, whatever its earlier turn in the capacity", async () => {
+    const { seen, clock, recent } = harness(2);
+    const a = record({ messageId: "a" });
+    await recent.append([a]);
+    clock.now += 60_001;
+    await recent.append([same(a)]);
+    // b takes the place a had before it expired; a's new place is still the newest but one.
+    await recent.append([record({ messageId: "b" })]);
+    await recent.append([same(a)]);
+    expect(seen).toEqual([["a"], ["a"], ["b"]]);
+  });
+
+  it("answers from memory exactly the ids among the last `capacity` remembered, within the time to live", async () => {
+    const capacity = 3;
+    const ttlMs = 60_000;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ id: fc.constantFrom("a", "b", "c", "d", "e"), waitMs: fc.nat(40_000) }), {
+          maxLength: 60,
+        }),
+        async (steps) => {
+          const { seen, clock, recent } = harness(capacity);
+          // The model: every id sent to the store, in order, with when.
+          const remembered: Array<{ id: string; atMs: number }> = [];
+          for (const [i, step] of steps.entries()) {
+            clock.now += step.waitMs;
+            const lastTurn = remembered.findLastIndex((r) => r.id === step.id);
+            const recalled =
+              lastTurn >= remembered.length - capacity &&
+              lastTurn >= 0 &&
+              clock.now - (remembered[lastTurn] as { atMs: number }).atMs <= ttlMs;
+            const before = seen.length;
+            await recent.append([record({ messageId: step.id, digest: `sha256:${step.id}` })]);
+            expect(seen.length - before, `step ${i} (${step.id})`).toBe(recalled ? 0 : 1);
+            if (!recalled) remembered.push({ id: step.id, atMs: clock.now });
+          }
+        },
+      ),
+    );
   });
 });
