@@ -1,4 +1,4 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager, PubAck } from "@nats-io/jetstream";
 import { DomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
 import type { Clock } from "../../ports/clock.js";
@@ -6,11 +6,24 @@ import type { ForwardBuffer } from "../../ports/forward-buffer.js";
 import { forwardStreamName, forwardSubject } from "./buffer-subjects.js";
 import { encodeImported } from "./fact-codec.js";
 import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
-import type { PipelinedPublisher } from "./pipelined-publisher.js";
+import type { PipelinedPublisher, PipelinedPublishOptions } from "./pipelined-publisher.js";
 
 const SOURCE_ZONE = "Bsfg-Source-Zone";
 const SOURCE_OFFSET = "Bsfg-Source-Offset";
 const ENCODE_SLICE = 100;
+
+type Message = (i: number) => { data: Uint8Array; options: PipelinedPublishOptions };
+
+/** Unique per fact in its forward stream: the link between a message and the next. */
+function chainId(peer: string, fact: StoredFact): string {
+  return `${peer}:${fact.offset}`;
+}
+
+/** Refused because the stream's last message was not the one expected. */
+function brokenChain(error: unknown): boolean {
+  const code = jsApiCode(error);
+  return code === JsCode.WrongLastSequence || code === JsCode.WrongLastMsgId;
+}
 
 export interface JetStreamForwardBufferOptions {
   readonly jetstream: () =>
@@ -22,9 +35,10 @@ export interface JetStreamForwardBufferOptions {
 
 /**
  * Forward buffers on JetStream. Writes to one `forward_<category>` stream go
- * through one queue in this node and every message carries the stream's
- * expected last sequence, so a batch lands as an exact prefix: a lost publish
- * fails every later one of the batch instead of leaving a hole. The import
+ * through one queue in this node, and every message of a batch expects the
+ * one before it (its sequence and its Nats-Msg-Id), so a batch lands as an
+ * exact prefix: a refused or lost message fails every later one of the batch
+ * instead of leaving a hole, and only the last needs an acknowledgement. The import
  * high-water mark is the source offset on the last message of the peer's
  * subject: one subject per (category, peer), no per-fact index.
  */
@@ -62,47 +76,93 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
   }
 
   async #write(stream: string, peer: string, category: string, facts: readonly StoredFact[]): Promise<void> {
+    if (facts.length === 0) return;
     const { publisher, jsm } = this.#connected();
     try {
       let last = this.#lastSeq.get(stream);
       if (last === undefined) {
         last = (await jsm.streams.info(stream)).state.last_seq;
       }
+      const base = last;
       const subject = forwardSubject(category, peer);
       const now = this.#o.clock.nowMs();
-      const acks: Array<Promise<unknown>> = [];
-      for (let i = 0; i < facts.length; i++) {
+      const message: Message = (i) => {
+        const fact = facts[i] as StoredFact;
+        return {
+          data: encodeImported(fact, peer, now),
+          options: {
+            headers: { [SOURCE_ZONE]: peer, [SOURCE_OFFSET]: String(fact.offset) },
+            timeoutMs: this.#o.publishTimeoutMs,
+            expectLastSequence: base + i,
+            msgId: chainId(peer, fact),
+            // The stream's last message must be this batch's previous one: a
+            // refused message breaks the chain even if another writer's message
+            // takes its place in the sequence.
+            ...(i > 0 ? { expectLastMsgId: chainId(peer, facts[i - 1] as StoredFact) } : {}),
+          },
+        };
+      };
+      // So the last message is stored only if every one before it is: its
+      // acknowledgement is the batch's, and the others go unacknowledged.
+      const end = facts.length - 1;
+      for (let i = 0; i < end; i++) {
         // A batch is encoded in slices with I/O between them: the receiver's
         // read-ahead request (and anything else waiting on this event loop)
         // goes out while the batch is stored instead of after it.
         if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        const fact = facts[i] as StoredFact;
-        acks.push(
-          publisher.publish(subject, encodeImported(fact, peer, now), {
-            headers: { [SOURCE_ZONE]: peer, [SOURCE_OFFSET]: String(fact.offset) },
-            timeoutMs: this.#o.publishTimeoutMs,
-            expectLastSequence: last + i,
-          }),
-        );
+        const { data, options } = message(i);
+        publisher.publishUnacknowledged(subject, data, options);
       }
-      const settled = await Promise.allSettled(acks);
-      const failed = settled.find((s) => s.status === "rejected");
-      if (failed !== undefined) {
+      const { data, options } = message(end);
+      let ack: PubAck;
+      try {
+        ack = await publisher.publish(subject, data, options);
+      } catch (error) {
         this.#lastSeq.delete(stream);
-        const reason = (failed as PromiseRejectedResult).reason;
-        if (jsApiCode(reason) === JsCode.WrongLastSequence) {
-          throw new DomainError(
-            "unavailable",
-            `forward buffer ${stream} moved underfoot; the batch will be retried`,
-          );
-        }
-        throw toDomainError(reason, "forward buffer");
+        if (!brokenChain(error)) throw error;
+        throw await this.#whyRefused(stream, subject, base, facts.length, message);
       }
-      this.#lastSeq.set(stream, last + facts.length);
+      // A duplicate: an earlier attempt stored it, and with it the whole chain
+      // before it, but the stream's head is not where this batch put it.
+      if (ack.duplicate) this.#lastSeq.delete(stream);
+      else this.#lastSeq.set(stream, base + facts.length);
     } catch (error) {
       this.#lastSeq.delete(stream);
       throw toDomainError(error, "forward buffer");
     }
+  }
+
+  /**
+   * A message before the batch's last was refused, and refusals without a
+   * reply subject are silent. The first fact that did not land is sent
+   * again, acknowledged and chained to what did, and JetStream's answer says
+   * why (full, too large); stored this time, it just extends the prefix that
+   * landed. If the stream's head is not this batch's, nothing is stored.
+   */
+  async #whyRefused(
+    stream: string,
+    subject: string,
+    base: number,
+    count: number,
+    message: Message,
+  ): Promise<DomainError> {
+    const underfoot = new DomainError(
+      "unavailable",
+      `forward buffer ${stream} moved underfoot; the batch will be retried`,
+    );
+    const { publisher, jsm } = this.#connected();
+    const landed = (await jsm.streams.info(stream)).state.last_seq - base;
+    if (landed < 0 || landed >= count) return underfoot;
+    const { data, options } = message(landed);
+    try {
+      await publisher.publish(subject, data, options);
+    } catch (error) {
+      return brokenChain(error) ? underfoot : toDomainError(error, "forward buffer");
+    }
+    return new DomainError(
+      "unavailable",
+      `forward buffer ${stream}: the batch stopped after ${landed + 1} of ${count} facts; the rest will be retried`,
+    );
   }
 
   #connected(): { publisher: PipelinedPublisher; jsm: JetStreamManager } {

@@ -5,6 +5,7 @@ import { DomainError } from "../../domain/errors.js";
 /** JetStream API error codes this adapter reacts to (nats-server errors.json). */
 export const JsCode = {
   WrongLastSequence: 10071,
+  WrongLastMsgId: 10070,
   NoMessageFound: 10037,
   StreamNotFound: 10059,
   MessageExceedsMaximum: 10054,

@@ -80,6 +80,13 @@ export function indexStreamConfig(specs: readonly CategorySpec[]): ManagedConfig
 }
 
 /**
+ * Every imported fact carries a Nats-Msg-Id (the link its successor in the
+ * batch expects), and each costs server RAM for the duplicate window; the
+ * chain only needs the stream's last id, so the window is kept short.
+ */
+export const FORWARD_DUPLICATE_WINDOW_MS = 1_000;
+
+/**
  * A forward buffer: facts imported from peers, with the same age, size and
  * storage budget as the category's store buffer. Discard `new`: when full,
  * the receiver loop stops confirming and the backlog stays at the peer.
@@ -89,6 +96,9 @@ export function forwardStreamConfig(spec: CategorySpec): ManagedConfig {
     ...storeStreamConfig(spec),
     name: forwardStreamName(spec.name),
     subjects: [`forward.${spec.name}.>`],
+    duplicate_window: nanos(
+      spec.maxAgeMs > 0 ? Math.min(FORWARD_DUPLICATE_WINDOW_MS, spec.maxAgeMs) : FORWARD_DUPLICATE_WINDOW_MS,
+    ),
   };
 }
 
