@@ -346,12 +346,19 @@ export async function measureLatency(
     let confirming: Promise<unknown> | undefined;
     let confirmedAt = -Infinity;
     let unconfirmed: bigint | undefined;
+    // Kept until the end rather than left to reject unawaited between two fetches.
+    let confirmFailure: unknown;
     const confirm = (offset: bigint) => {
       unconfirmed = undefined;
       confirmedAt = performance.now();
-      confirming = reader.confirmReceipt({ consumerName, offset }).finally(() => {
-        confirming = undefined;
-      });
+      confirming = reader
+        .confirmReceipt({ consumerName, offset })
+        .catch((error: unknown) => {
+          confirmFailure ??= error;
+        })
+        .finally(() => {
+          confirming = undefined;
+        });
     };
     while (!deadline() && Date.now() < hardStop) {
       const res = await reader.fetchFacts({
@@ -378,6 +385,7 @@ export async function measureLatency(
       confirm(unconfirmed);
       await confirming;
     }
+    if (confirmFailure !== undefined) throw confirmFailure;
   })();
   const paced = await pacedAppends(producers, o, batch, prefix, (ids) => {
     const now = performance.now();
