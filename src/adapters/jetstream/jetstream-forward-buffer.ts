@@ -79,11 +79,7 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
     if (facts.length === 0) return;
     const { publisher, jsm } = this.#connected();
     try {
-      let last = this.#lastSeq.get(stream);
-      if (last === undefined) {
-        last = (await jsm.streams.info(stream)).state.last_seq;
-      }
-      const base = last;
+      const base = this.#lastSeq.get(stream) ?? (await jsm.streams.info(stream)).state.last_seq;
       const subject = forwardSubject(category, peer);
       const now = this.#o.clock.nowMs();
       const message: Message = (i) => {
@@ -118,7 +114,6 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
       try {
         ack = await publisher.publish(subject, data, options);
       } catch (error) {
-        this.#lastSeq.delete(stream);
         if (!brokenChain(error)) throw error;
         throw await this.#whyRefused(stream, subject, base, facts.length, message);
       }
