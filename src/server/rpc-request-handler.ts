@@ -23,7 +23,9 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
+import { universalRequestFromH2 } from "./h2-universal-request.js";
 import type { Admission } from "./request-budget.js";
+import { isWholeResponse, writeUnaryResponse } from "./write-unary-response.js";
 
 type NodeRequest = Parameters<typeof universalRequestFromNodeRequest>[0];
 type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
@@ -83,14 +85,23 @@ export function createRpcRequestHandler(
       return;
     }
     options.beforeDispatch?.(req, handler.method);
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
+    const contextValues = options.contextValues(req);
+    // HTTP/1.1 (curl) keeps connect-node's conversion; HTTP/2 is the hot path.
+    const h2 = "stream" in req ? universalRequestFromH2(req, contextValues) : undefined;
+    const uReq = h2?.request ?? universalRequestFromNodeRequest(req, res, undefined, contextValues);
     const admission = options.admit?.();
     // Not when universalResponseToNodeResponse settles: it waits for an 'end' event Node's
     // responses never emit. 'close' comes once the response is done or the stream is gone.
     if (admission !== undefined) res.once("close", () => admission.release());
     const body = uReq.body as AsyncIterable<Uint8Array>;
     handler(admission === undefined ? uReq : { ...uReq, body: admission.meter(body) })
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then(async (uRes) => {
+        if (!isWholeResponse(handler.method.methodKind, uRes))
+          return universalResponseToNodeResponse(uRes, res);
+        await writeUnaryResponse(uRes, res);
+        // The handler is done and connect-es has let go of the request's signal.
+        h2?.settle();
+      })
       .catch((reason: unknown) => {
         // The client went away: nothing to tell anyone.
         if (ConnectError.from(reason).code === Code.Aborted) return;

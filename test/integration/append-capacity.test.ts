@@ -41,35 +41,47 @@ afterAll(() => {
 });
 
 describe("limits.max_facts_in_flight with a client that gives up", () => {
-  it("drops the abandoned append from the queue: the requests behind it run and it is never stored", async () => {
-    const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
-    await client.appendFact(fact("warm-up"));
-    // A frozen nats-server holds the one permit in the first append's publish.
-    process.kill(t.nats.pid, "SIGSTOP");
-    let holding: Promise<string>;
-    let abandoned: ConnectError | undefined;
-    try {
-      holding = client.appendFact(fact("holds-the-permit"), { timeoutMs: 30_000 }).then(
-        () => "stored",
-        (error: unknown) => ConnectError.from(error).rawMessage,
-      );
-      // Let it take the permit before the next request arrives.
-      await delay(300);
-      const gaveUp = client.appendFact(fact("gave-up"), { timeoutMs: 1500 }).then(
-        () => undefined,
-        (error: unknown) => ConnectError.from(error),
-      );
-      await eventually(async () => (await queuedFacts()) === 1, 10_000, "the second append to queue");
-      abandoned = await gaveUp;
-      // The node saw the deadline pass and took the request out of the queue.
-      await eventually(async () => (await queuedFacts()) === 0, 10_000, "the queue to empty");
-    } finally {
-      process.kill(t.nats.pid, "SIGCONT");
-    }
-    expect(abandoned?.code).toBe(Code.DeadlineExceeded);
-    expect(await holding).toBe("stored");
-    // FIFO: had the abandoned request still been queued, it would be stored before this one.
-    await client.appendFact(fact("after"));
-    expect(await storedIds()).toEqual(["warm-up", "holds-the-permit", "after"]);
-  });
+  // A deadline is seen by the node itself (connect-timeout-ms); a cancel only as the
+  // client's RST_STREAM, which must reach the handler through the request's signal.
+  it.each(["deadline", "cancel"] as const)(
+    "drops the abandoned append from the queue (%s): the requests behind it run and it is never stored",
+    async (how) => {
+      const client = clientFor(t.running.url, t.pki.ca, t.pki.clients.erp);
+      await client.appendFact(fact(`${how}-warm-up`));
+      // A frozen nats-server holds the one permit in the first append's publish.
+      process.kill(t.nats.pid, "SIGSTOP");
+      let holding: Promise<string>;
+      let abandoned: ConnectError | undefined;
+      try {
+        holding = client.appendFact(fact(`${how}-holds-the-permit`), { timeoutMs: 30_000 }).then(
+          () => "stored",
+          (error: unknown) => ConnectError.from(error).rawMessage,
+        );
+        // Let it take the permit before the next request arrives.
+        await delay(300);
+        const cancel = new AbortController();
+        const options = how === "deadline" ? { timeoutMs: 1500 } : { signal: cancel.signal };
+        const gaveUp = client.appendFact(fact(`${how}-gave-up`), options).then(
+          () => undefined,
+          (error: unknown) => ConnectError.from(error),
+        );
+        await eventually(async () => (await queuedFacts()) === 1, 10_000, "the second append to queue");
+        cancel.abort();
+        abandoned = await gaveUp;
+        // The node saw the client give up and took the request out of the queue.
+        await eventually(async () => (await queuedFacts()) === 0, 10_000, "the queue to empty");
+      } finally {
+        process.kill(t.nats.pid, "SIGCONT");
+      }
+      expect(abandoned?.code).toBe(how === "deadline" ? Code.DeadlineExceeded : Code.Canceled);
+      expect(await holding).toBe("stored");
+      // FIFO: had the abandoned request still been queued, it would be stored before this one.
+      await client.appendFact(fact(`${how}-after`));
+      expect((await storedIds()).filter((id) => id.startsWith(`${how}-`))).toEqual([
+        `${how}-warm-up`,
+        `${how}-holds-the-permit`,
+        `${how}-after`,
+      ]);
+    },
+  );
 });
