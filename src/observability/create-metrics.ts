@@ -253,8 +253,8 @@ export function createMetrics(
       backlogAge.set(consumerLabels(consumer), oldestAgeSeconds);
     },
     append: {
-      request: (procedure) => requests.inc({ procedure }),
-      failure: (procedure, code) => failures.inc({ procedure, code }),
+      request: (procedure, facts) => requests.inc({ procedure }, facts),
+      failure: (procedure, code, facts) => failures.inc({ procedure, code }, facts),
       latency: (procedure, seconds) => latency.observe({ procedure }, seconds),
     },
     dedup: {

@@ -88,7 +88,7 @@ export function createBoundaryService(
 
   async function appendFact(req: AppendFactRequest, ctx: HandlerContext): Promise<AppendFactResponse> {
     const started = performance.now();
-    metrics.request("AppendFact");
+    metrics.request("AppendFact", 1);
     try {
       const result = await appendFacts.appendOne(
         ctx.values.get(principalKey),
@@ -102,7 +102,7 @@ export function createBoundaryService(
       });
     } catch (error) {
       const connectError = toConnectError(error);
-      metrics.failure("AppendFact", codeName(connectError.code));
+      metrics.failure("AppendFact", codeName(connectError.code), 1);
       throw connectError;
     } finally {
       metrics.latency("AppendFact", (performance.now() - started) / 1000);
@@ -114,7 +114,7 @@ export function createBoundaryService(
     ctx: HandlerContext,
   ): Promise<AppendFactsResponse> {
     const started = performance.now();
-    for (let i = 0; i < req.items.length; i++) metrics.request("AppendFacts");
+    metrics.request("AppendFacts", req.items.length);
     try {
       const results = await appendFacts.appendMany(
         ctx.values.get(principalKey),
@@ -136,7 +136,7 @@ export function createBoundaryService(
             });
           }
           const code = codeName(CODE_BY_KIND[r.kind]);
-          metrics.failure("AppendFacts", code);
+          metrics.failure("AppendFacts", code, 1);
           return create(AppendFactsResultSchema, {
             outcome: {
               case: "error",
@@ -152,7 +152,7 @@ export function createBoundaryService(
       });
     } catch (error) {
       const connectError = toConnectError(error);
-      for (let i = 0; i < req.items.length; i++) metrics.failure("AppendFacts", codeName(connectError.code));
+      metrics.failure("AppendFacts", codeName(connectError.code), req.items.length);
       throw connectError;
     } finally {
       metrics.latency("AppendFacts", (performance.now() - started) / 1000);

@@ -186,4 +186,26 @@ describe("AppendFact over mTLS", () => {
     expect((await fetch(`${t.running.adminUrl}/livez`)).status).toBe(200);
     expect(await (await fetch(`${t.running.adminUrl}/readyz`)).json()).toEqual({ ready: true, reasons: [] });
   });
+
+  it("counts every fact of a batch in the append metrics, and every refused one by code", async () => {
+    const sample = async (series: string) => {
+      const text = await (await fetch(`${t.running.adminUrl}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    const submitted = 'bsfg_append_requests_total{procedure="AppendFacts",zone="enterprise"}';
+    const refused =
+      'bsfg_append_failures_total{procedure="AppendFacts",code="invalid_argument",zone="enterprise"}';
+    const [submittedBefore, refusedBefore] = [await sample(submitted), await sample(refused)];
+    await clientFor(t.running.url, t.pki.ca, t.pki.clients.erp).appendFacts({
+      items: [fact("count-1"), fact("bad id 1"), fact("count-2"), fact("bad id 2"), fact("count-3")],
+    });
+    expect(await sample(submitted)).toBe(submittedBefore + 5);
+    expect(await sample(refused)).toBe(refusedBefore + 2);
+  });
+
+  it("answers liveness and readiness", async () => {
+    expect((await fetch(`${t.running.adminUrl}/livez`)).status).toBe(200);
+    expect(await (await fetch(`${t.running.adminUrl}/readyz`)).json()).toEqual({ ready: true, reasons: [] });
+  });
 });
