@@ -48,7 +48,8 @@ export function universalRequestFromH2(
       method: req.method,
       url: `${req.scheme ?? "https"}://${authority}${req.url}`,
       header,
-      body: chunksOf(req),
+      // A Readable is an async iterable of its chunks (Buffers) already.
+      body: req as AsyncIterable<Uint8Array>,
       signal: abort.signal,
       contextValues,
     },
@@ -88,8 +89,4 @@ function codeOfReset(rstCode: number | undefined): Code {
     default:
       return Code.Canceled;
   }
-}
-
-async function* chunksOf(req: Http2ServerRequest): AsyncIterable<Uint8Array> {
-  for await (const chunk of req) yield chunk as Uint8Array;
 }
