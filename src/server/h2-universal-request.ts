@@ -2,6 +2,9 @@ import { constants, type Http2ServerRequest } from "node:http2";
 import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 
+/** host[:port] or [IPv6][:port]: what `new URL` accepts in a URL's authority. */
+const AUTHORITY = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 export interface H2UniversalRequest {
   readonly request: UniversalServerRequest;
   /**
@@ -39,9 +42,10 @@ export function universalRequestFromH2(
     if (typeof value === "string") header.append(name, value);
     else if (value !== undefined) for (const v of value) header.append(name, v);
   }
-  // HTTP/2 lets a client leave out :authority; requests are routed by path alone, and
-  // connect-es reads only the URL's path and query.
-  const authority = req.authority ?? req.headers.host ?? "localhost";
+  // Requests are routed by path alone, and connect-es reads only the URL's path and query
+  // (parsing it whole, so an authority it cannot parse would fail the call).
+  const given = req.authority ?? req.headers.host;
+  const authority = given !== undefined && AUTHORITY.test(given) ? given : "localhost";
   return {
     request: {
       httpVersion: req.httpVersion,

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import {
   Code,
@@ -12,6 +13,7 @@ import {
   createUniversalServiceHandlers,
   type UniversalHandler,
   type UniversalHandlerOptions,
+  type UniversalServerRequest,
 } from "@connectrpc/connect/protocol";
 import { createHandlerFactory as connectProtocol } from "@connectrpc/connect/protocol-connect";
 import { createHandlerFactory as grpcProtocol } from "@connectrpc/connect/protocol-grpc";
@@ -23,7 +25,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
-import { universalRequestFromH2 } from "./h2-universal-request.js";
+import { type H2UniversalRequest, universalRequestFromH2 } from "./h2-universal-request.js";
 import type { Admission } from "./request-budget.js";
 import { isWholeResponse, writeUnaryResponse } from "./write-unary-response.js";
 
@@ -86,9 +88,19 @@ export function createRpcRequestHandler(
     }
     options.beforeDispatch?.(req, handler.method);
     const contextValues = options.contextValues(req);
-    // HTTP/1.1 (curl) keeps connect-node's conversion; HTTP/2 is the hot path.
-    const h2 = "stream" in req ? universalRequestFromH2(req, contextValues) : undefined;
-    const uReq = h2?.request ?? universalRequestFromNodeRequest(req, res, undefined, contextValues);
+    let h2: H2UniversalRequest | undefined;
+    let uReq: UniversalServerRequest;
+    try {
+      // HTTP/1.1 (curl) keeps connect-node's conversion; HTTP/2 is the hot path.
+      h2 = "stream" in req ? universalRequestFromH2(req, contextValues) : undefined;
+      uReq = h2?.request ?? universalRequestFromNodeRequest(req, res, undefined, contextValues);
+    } catch {
+      // connect-node throws for an HTTP/1.x request without a usable Host; thrown
+      // from this listener it would end the process.
+      res.writeHead(400);
+      res.end();
+      return;
+    }
     const admission = options.admit?.();
     // Not when universalResponseToNodeResponse settles: it waits for an 'end' event Node's
     // responses never emit. 'close' comes once the response is done or the stream is gone.
@@ -103,9 +115,17 @@ export function createRpcRequestHandler(
         h2?.settle();
       })
       .catch((reason: unknown) => {
+        abandon(res);
         // The client went away: nothing to tell anyone.
         if (ConnectError.from(reason).code === Code.Aborted) return;
         options.onWriteFailure(handler.method, reason);
       });
   };
+}
+
+/** Ends a response that could not be completed, so its client does not wait out its deadline. */
+function abandon(res: NodeResponse): void {
+  if ("stream" in res) {
+    if (!res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } else if (!res.writableEnded) res.destroy();
 }

@@ -22,16 +22,25 @@ export async function writeUnaryResponse(
   const chunks: Uint8Array[] = [];
   for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) chunks.push(chunk);
   if (isGone(res)) return false;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | string[]> = {};
   response.header?.forEach((value, name) => {
-    headers[name] = value;
+    // Headers joins a repeated name into one value, except set-cookie, which it yields once per value.
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? value : [earlier, value].flat();
   });
-  res.writeHead(response.status, headers);
-  res.end(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks));
+  try {
+    res.writeHead(response.status, headers);
+    res.end(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks));
+  } catch (error) {
+    // The client reset the stream after the check above: nobody is left to answer.
+    if (isGone(res)) return false;
+    throw error;
+  }
   return true;
 }
 
 function isGone(res: NodeResponse): boolean {
-  // Node 20's Http2ServerResponse has neither `destroyed` nor `writableEnded`.
-  return "stream" in res ? res.stream.destroyed : res.destroyed || res.writableEnded;
+  // Node 20's Http2ServerResponse has neither `destroyed` nor `writableEnded`; a stream
+  // closed by a reset is not destroyed until its last data is read.
+  return "stream" in res ? res.stream.destroyed || res.stream.closed : res.destroyed || res.writableEnded;
 }

@@ -232,6 +232,15 @@ describe("slow and stalling clients", () => {
     await stillServes("slow-5");
   });
 
+  it("answers a request it cannot describe (HTTP/1.0 without Host, an unparseable Host) with 400 and keeps serving", async () => {
+    const body = "{}";
+    const request = (host: string) =>
+      `POST /bsfg.v1.BoundaryService/AppendFact HTTP/1.0\r\n${host}content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    expect(await http1(request(""))).toMatch(/^HTTP\/1\.1 400/);
+    expect(await http1(request("Host: [\r\n"))).toMatch(/^HTTP\/1\.1 400/);
+    await stillServes("slow-8");
+  });
+
   it("refuses request headers beyond max_header_bytes on HTTP/2 and HTTP/1.1", async () => {
     const big = "h".repeat(20 * 1024);
     const session = http2.connect(running.url, credentials());

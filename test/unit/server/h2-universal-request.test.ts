@@ -79,6 +79,15 @@ describe("universalRequestFromH2", () => {
     stream.close();
   });
 
+  it("puts an authority no URL parser accepts aside, keeping the path and query", async () => {
+    const { client, next } = await oneRequest();
+    const stream = client.request({ ":method": "POST", ":path": "/svc/Method?q=1", ":authority": "[" });
+    stream.end();
+    const { u } = await next;
+    const url = new URL(u.request.url);
+    expect([url.host, url.pathname, url.search]).toEqual(["localhost", "/svc/Method", "?q=1"]);
+  });
+
   it.each([
     [http2.constants.NGHTTP2_CANCEL, Code.Canceled],
     [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, Code.ResourceExhausted],
@@ -132,6 +141,20 @@ describe("writeUnaryResponse", () => {
     expect(headers["content-type"]).toBe("application/proto");
     expect(headers["x-extra"]).toBe("yes");
     expect(text).toBe("one,two");
+  });
+
+  it("writes every value of a repeated set-cookie", async () => {
+    const { client, next } = await oneRequest();
+    const stream = client.request({ ":method": "POST", ":path": "/p" });
+    stream.end();
+    const { res } = await next;
+    const header = new Headers();
+    header.append("set-cookie", "a=1");
+    header.append("set-cookie", "b=2");
+    await writeUnaryResponse({ status: 200, header, body: (async function* () {})() }, res);
+    const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    stream.close();
   });
 
   it("writes nothing once the client has reset the stream", async () => {
