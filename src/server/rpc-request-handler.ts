@@ -27,10 +27,9 @@ import {
 import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
 import { type H2UniversalRequest, universalRequestFromH2 } from "./h2-universal-request.js";
 import type { Admission } from "./request-budget.js";
-import { isWholeResponse, writeUnaryResponse } from "./write-unary-response.js";
+import { isGone, isWholeResponse, type NodeResponse, writeUnaryResponse } from "./write-unary-response.js";
 
 type NodeRequest = Parameters<typeof universalRequestFromNodeRequest>[0];
-type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
 
 export interface RpcRequestHandlerOptions {
   readonly routes: (router: ConnectRouter) => void;
@@ -128,7 +127,7 @@ export function createRpcRequestHandler(
 
 /** Ends a response that could not be completed, so its client does not wait out its deadline. */
 function abandon(res: NodeResponse): void {
-  if ("stream" in res) {
-    if (!res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  } else if (!res.writableEnded) res.destroy();
+  if (isGone(res)) return;
+  if ("stream" in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
 }

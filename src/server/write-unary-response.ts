@@ -1,7 +1,7 @@
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 
-type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
+export type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
 
 /** A response whose body is complete when its handler settles: a unary call without trailers. */
 export function isWholeResponse(methodKind: string, res: UniversalServerResponse): boolean {
@@ -39,7 +39,8 @@ export async function writeUnaryResponse(
   return true;
 }
 
-function isGone(res: NodeResponse): boolean {
+/** The client can no longer be answered: the stream was reset or the response already ended. */
+export function isGone(res: NodeResponse): boolean {
   // Node 20's Http2ServerResponse has neither `destroyed` nor `writableEnded`; a stream
   // closed by a reset is not destroyed until its last data is read.
   return "stream" in res ? res.stream.destroyed || res.stream.closed : res.destroyed || res.writableEnded;

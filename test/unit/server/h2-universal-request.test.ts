@@ -26,21 +26,16 @@ async function serve(onRequest: OnRequest): Promise<http2.ClientHttp2Session> {
   return client;
 }
 
+interface Served {
+  readonly u: H2UniversalRequest;
+  readonly req: http2.Http2ServerRequest;
+  readonly res: http2.Http2ServerResponse;
+}
+
 /** Serves one request through universalRequestFromH2 and hands it to the test. */
-async function oneRequest(): Promise<{
-  client: http2.ClientHttp2Session;
-  next: Promise<{ u: H2UniversalRequest; req: http2.Http2ServerRequest; res: http2.Http2ServerResponse }>;
-}> {
-  let deliver: (v: {
-    u: H2UniversalRequest;
-    req: http2.Http2ServerRequest;
-    res: http2.Http2ServerResponse;
-  }) => void;
-  const next = new Promise<{
-    u: H2UniversalRequest;
-    req: http2.Http2ServerRequest;
-    res: http2.Http2ServerResponse;
-  }>((resolve) => {
+async function oneRequest(): Promise<{ client: http2.ClientHttp2Session; next: Promise<Served> }> {
+  let deliver: (served: Served) => void;
+  const next = new Promise<Served>((resolve) => {
     deliver = resolve;
   });
   const client = await serve((req, res) =>
