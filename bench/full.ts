@@ -93,7 +93,15 @@ export async function runFull(o: FullOptions): Promise<void> {
   log(
     `substrate: raw publish of ${o.backlog} × ${FACT_BYTES} B (${o.inFlight} in flight), then leafnode mirror`,
   );
-  const substrate = await measureSubstrate({ backlog: o.backlog, inFlight: o.inFlight, maxMs: o.maxPhaseMs });
+  const substrate = await measureSubstrate({
+    backlog: o.backlog,
+    inFlight: o.inFlight,
+    maxMs: o.maxPhaseMs,
+    facts: o.facts,
+    batch: o.batch,
+    batchConcurrency: o.batchConcurrency,
+    connections: o.connections,
+  });
   log(`echo: ${o.facts} unary calls, ${o.concurrency} concurrent over ${o.connections} connections`);
   const echo = await measureEcho(o);
   log(`echo paced like the latency phase: ${o.rate} facts/s, AppendFacts of ${o.latencyBatch} and unary`);
@@ -169,6 +177,17 @@ export async function runFull(o: FullOptions): Promise<void> {
       "plant RSS MiB": "",
     },
     {
+      phase:
+        "  floor: bare service, same load: decode + claim + fact per item, nothing else (vs raw publish)",
+      size: substrate.floors.bareAppend.items,
+      rate: substrate.floors.bareAppend.itemsPerSecond,
+      unit: "facts/s",
+      ratio: ratio(substrate.floors.bareAppend.itemsPerSecond, raw),
+      target: "",
+      "ent RSS MiB": `bare ${peak(substrate.floors.bareAppend.rss, "bare service")}`,
+      "plant RSS MiB": "",
+    },
+    {
       phase: "NATS leafnode mirror drain of the backlog",
       size: substrate.rawPublish.calls,
       rate: mirror,
@@ -196,6 +215,16 @@ export async function runFull(o: FullOptions): Promise<void> {
       ratio: ratio(substrate.ceilings.relay.messagesPerSecond, mirror),
       target: "",
       "ent RSS MiB": "",
+      "plant RSS MiB": "",
+    },
+    {
+      phase: "  floor: the relay through FetchFacts between two processes, mTLS HTTP/2, no JSON (vs mirror)",
+      size: substrate.floors.rpcRelay.messages,
+      rate: substrate.floors.rpcRelay.messagesPerSecond,
+      unit: "msg/s",
+      ratio: ratio(substrate.floors.rpcRelay.messagesPerSecond, mirror),
+      target: "",
+      "ent RSS MiB": `bare ${peak(substrate.floors.rpcRelay.rss, "bare service")}`,
       "plant RSS MiB": "",
     },
     {
@@ -258,11 +287,19 @@ export async function runFull(o: FullOptions): Promise<void> {
     },
     options: { ...o, factBytes: FACT_BYTES },
     anchors: { rawPublish: substrate.rawPublish, echo, pacedEcho, mirror: substrate.mirror },
+    ceilings: substrate.ceilings,
+    floors: substrate.floors,
     gateway: gw,
     ratios: {
       appendFactVsEcho: ratio(gw.appendFact.callsPerSecond, echo.callsPerSecond),
       appendFactsVsRawPublish: ratio(gw.appendFacts.itemsPerSecond, raw),
       drainVsMirror: ratio(gw.drain?.factsPerSecond ?? 0, mirror),
+      // How close our own code comes to the same dependencies used the minimal way (bench/floors.ts).
+      appendFactsVsBareService: ratio(
+        gw.appendFacts.itemsPerSecond,
+        substrate.floors.bareAppend.itemsPerSecond,
+      ),
+      drainVsRpcRelay: ratio(gw.drain?.factsPerSecond ?? 0, substrate.floors.rpcRelay.messagesPerSecond),
     },
     table: rows,
     cpuPerFactMicros: cpu,
@@ -291,15 +328,18 @@ function cpuTable(
     return { phase, ...per, "all processes": total };
   };
   const c = substrate.ceilings;
+  const f = substrate.floors;
   return [
     row("raw nats.js publish", substrate.rawPublish.rss, substrate.rawPublish.items),
     row("echo unary", echo.rss, echo.calls),
     row("gateway AppendFact", gw.appendFact.rss, gw.appendFact.calls),
     row("echo AppendFacts", echo.batched.rss, echo.batched.items),
     row("nats.js claim + fact", c.pairs.rss, c.pairs.items),
+    row("bare service AppendFacts (floor)", f.bareAppend.rss, f.bareAppend.items),
     row("gateway AppendFacts", gw.appendFacts.rss, gw.appendFacts.items),
     row("NATS mirror", substrate.mirror.rss, substrate.mirror.messages),
     row("nats.js relay", c.relay.rss, c.relay.messages),
+    row("relay through FetchFacts (floor)", f.rpcRelay.rss, f.rpcRelay.messages),
     row("gateway drain", gw.drain?.rss, gw.drain?.facts ?? 0),
     ...pacedEcho.flatMap((e) => {
       const load = e.batch === 1 ? `unary at ${o.rate}/s` : `AppendFacts of ${e.batch} at ${o.rate} facts/s`;

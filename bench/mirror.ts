@@ -12,6 +12,7 @@ import { connect } from "@nats-io/transport-node";
 import { freePort } from "../src/dev/free-port.js";
 import { startNatsServer } from "../test/fixtures/nats-server.js";
 import { measurePairs, measureRelay, type RelayResult } from "./ceilings.js";
+import { type Floors, measureFloors } from "./floors.js";
 import { drive, type LoadResult, objectJson, type ProcessSample, RssSampler, round } from "./load.js";
 
 type Samples = Record<string, ProcessSample>;
@@ -29,12 +30,19 @@ export interface SubstrateResult {
     readonly pairs: LoadResult & { rss: Samples };
     readonly relay: RelayResult & { rss: Samples };
   };
+  /** The same paths through a minimal service on the same dependencies, RPC included (bench/floors.ts). */
+  readonly floors: Floors;
 }
 
 export async function measureSubstrate(options: {
   readonly backlog: number;
   readonly inFlight: number;
   readonly maxMs: number;
+  /** The gateway's AppendFacts load, for the bare service's floor. */
+  readonly facts: number;
+  readonly batch: number;
+  readonly batchConcurrency: number;
+  readonly connections: number;
 }): Promise<SubstrateResult> {
   const leafPort = await freePort();
   const origin = await startNatsServer({
@@ -127,6 +135,18 @@ export async function measureSubstrate(options: {
         inFlight: options.inFlight,
         maxMs: options.maxMs,
       });
+      const pairsSamples = pairsRss.stop();
+      const floors = await measureFloors({
+        origin: { url: origin.url, pid: originPid, jsm: jsmA },
+        stream: "SRC",
+        target: { pid: hubPid, nc: ncB, jsm: jsmB },
+        messages: stored,
+        facts: options.facts,
+        batch: options.batch,
+        batchConcurrency: options.batchConcurrency,
+        connections: options.connections,
+        maxMs: options.maxMs,
+      });
       return {
         rawPublish: { ...rawPublish, inFlight: options.inFlight, rss: rawPublishRss },
         mirror: {
@@ -136,7 +156,8 @@ export async function measureSubstrate(options: {
           messagesPerSecond: Math.round(stored / seconds),
           rss: mirrorRss,
         },
-        ceilings: { pairs: { ...pairs, rss: pairsRss.stop() }, relay: { ...relay, rss: relaySamples } },
+        ceilings: { pairs: { ...pairs, rss: pairsSamples }, relay: { ...relay, rss: relaySamples } },
+        floors,
       };
     } finally {
       await ncB.close();

@@ -1,0 +1,133 @@
+/**
+ * The gateway's node-side paths with only what the dependencies must do, so
+ * the bench can show how far our own code is from them (bench/README.md,
+ * "floor" rows). The bsfg.v1 service on the node's own mTLS HTTP/2 listener
+ * (src/server/rpc-server.ts, like bench/echo-server.ts), with the node's own
+ * NATS adapters, and nothing of ours in between — no validation, canonical
+ * JSON, digest, envelope, JSON record, policy or metrics:
+ *
+ * - AppendFacts: per item, the two JetStream writes of index-mode
+ *   idempotency (ARCHITECTURE §5): a claim on `bare.index.<message_id>`,
+ *   then the fact's JSON on `bare.facts.<message_id>`, both create-if-absent,
+ *   through PipelinedPublisher; all items of a batch in flight together.
+ * - FetchFacts (`stored_records`): `<stream>`'s messages as they are stored,
+ *   read with the node's own `pull` (ack-none ephemeral consumer, up to
+ *   `limit` per pull); after a batch is handed out the next one is pulled in
+ *   the background, as the node's fact log does for a backlog.
+ *
+ *   node --import tsx bench/bare-service.ts <ca> <cert> <key> <nats-url> <stream>
+ * Prints {"port": N} on stdout once listening; exits on SIGTERM.
+ */
+import { readFileSync } from "node:fs";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type Msg, nanos, nuid } from "@nats-io/transport-node";
+import {
+  FETCH_MAX_BYTES,
+  pull,
+  type Reader,
+  streamSequence,
+} from "../src/adapters/jetstream/jetstream-fact-log.js";
+import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
+import { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { silentLogger } from "../src/ports/logger.js";
+import { RpcServer } from "../src/server/rpc-server.js";
+
+const [ca, cert, key, natsUrl, stream] = process.argv.slice(2);
+if (
+  ca === undefined ||
+  cert === undefined ||
+  key === undefined ||
+  natsUrl === undefined ||
+  stream === undefined
+) {
+  console.error("usage: bare-service.ts <ca> <cert> <key> <nats-url> <stream>");
+  process.exit(2);
+}
+
+const TIMEOUT_MS = 30_000;
+const nc = await connect({ servers: natsUrl });
+const jsm = await jetstreamManager(nc);
+const publisher = new PipelinedPublisher(nc);
+const claim = Buffer.from(
+  JSON.stringify({ digest: `sha256:${"0".repeat(64)}`, category: "operational", subject: "x" }),
+);
+const createIfAbsent = { expectLastSubjectSequence: 0, timeoutMs: TIMEOUT_MS };
+
+/** One read position; a request that does not continue from the last batch handed out starts a new one. */
+let reader: Reader | undefined;
+let handedOut = -1;
+let next: Promise<Msg[]> | undefined;
+
+async function readerAfter(after: number): Promise<Reader> {
+  if (reader !== undefined) await jsm.consumers.delete(stream as string, reader.name).catch(() => undefined);
+  const info = await jsm.consumers.add(stream as string, {
+    name: `bare_${nuid.next()}`,
+    ack_policy: AckPolicy.None,
+    ...(after === 0
+      ? { deliver_policy: DeliverPolicy.All }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
+    mem_storage: true,
+    inactive_threshold: nanos(60_000),
+  });
+  return { name: info.name, stream: stream as string, after, delivered: 0 };
+}
+
+const pullBatch = (from: Reader, limit: number): Promise<Msg[]> =>
+  pull(nc, from, { batch: limit, no_wait: true, max_bytes: FETCH_MAX_BYTES }, TIMEOUT_MS);
+
+const routes = (router: ConnectRouter): void => {
+  router.service(BoundaryService, {
+    async appendFacts(req) {
+      const results = await Promise.all(
+        req.items.map(async (item) => {
+          const id = item.envelope?.messageId ?? "";
+          await publisher.publish(`bare.index.${id}`, claim, createIfAbsent);
+          const ack = await publisher.publish(
+            `bare.facts.${id}`,
+            Buffer.from(item.fact?.objectJson ?? "", "utf8"),
+            createIfAbsent,
+          );
+          return {
+            outcome: {
+              case: "ok" as const,
+              value: { offset: BigInt(ack.seq), category: "operational", duplicate: false },
+            },
+          };
+        }),
+      );
+      return { results };
+    },
+    async fetchFacts(req) {
+      const after = Number(req.afterOffset ?? 0n);
+      const limit = req.limit || 1000;
+      if (reader === undefined || after !== handedOut) {
+        reader = await readerAfter(after);
+        next = undefined;
+      }
+      const msgs = await (next ?? pullBatch(reader, limit));
+      next = msgs.length === limit ? pullBatch(reader, limit) : undefined;
+      // A failed background pull is the next request's failure, never an unhandled rejection.
+      next?.catch(() => undefined);
+      const records = msgs.map((m) => ({ offset: BigInt(streamSequence(m.reply ?? "")), json: m.data }));
+      handedOut = records.length === 0 ? after : Number((records.at(-1) as { offset: bigint }).offset);
+      return { records, cursor: 0n };
+    },
+  });
+};
+
+const server = new RpcServer({
+  host: "127.0.0.1",
+  port: 0,
+  tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) },
+  identity: "cn",
+  routes,
+  interceptors: [],
+  readMaxBytes: 4 * 1024 * 1024,
+  logger: silentLogger,
+});
+const address = await server.listen();
+process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+process.once("SIGTERM", () => {
+  void server.close(1000).then(() => nc.close().then(() => process.exit(0)));
+});
