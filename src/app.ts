@@ -204,7 +204,6 @@ export async function startZoneNode(config: Config, options: ZoneNodeOptions = {
   const loopLogger = logger.child({ component: "receiver" });
   const forward = new JetStreamForwardBuffer({
     jetstream: () => nats,
-    clock: systemClock,
     publishTimeoutMs: config.nats.request_timeout,
   });
   const mirror = new ArtifactMirror(objectStore, references, nodeHasher, (bytes, outcome) =>

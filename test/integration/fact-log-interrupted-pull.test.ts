@@ -1,7 +1,7 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { encodeImported } from "../../src/adapters/jetstream/fact-codec.js";
+import { importedRecord } from "../../src/adapters/jetstream/fact-codec.js";
 import { JetStreamFactLog } from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { provisionForwardBuffers } from "../../src/adapters/jetstream/provisioning.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
@@ -43,7 +43,7 @@ beforeAll(async () => {
     const fact = { ...record({ messageId: `blip-${i}` }), offset: i };
     await js.publish(
       "forward.operational.enterprise",
-      encodeImported({ ...fact, fact: { ...fact.fact, objectJson: big } }, "enterprise", 1),
+      importedRecord({ ...fact, fact: { ...fact.fact, objectJson: big } }),
     );
   }
   proxy = await startTcpProxy(server.port);

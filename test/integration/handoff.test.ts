@@ -63,8 +63,10 @@ describe("cross-zone handoff", () => {
     expect(decoded.map((d) => [d.envelope.message_id, d.fact.object_json, d.category])).toEqual(
       asFacts.facts.map((f) => [f.envelope?.messageId, f.fact?.objectJson, f.category]),
     );
-    // A forward-buffer record also says where it came from.
-    expect(decoded[0]).toMatchObject({ v: 1, source: { zone: "enterprise" } });
+    // A forward-buffer record is the record the source zone stores, with its store time.
+    expect(decoded[0]).toMatchObject({ v: 1, envelope: { from_zone: "enterprise" } });
+    expect(decoded[0]).not.toHaveProperty("source");
+    expect(decoded[0].stored_at_unix_ms).toBeGreaterThan(0);
   });
 
   it("returns the same facts until confirmed, then continues strictly after the cursor", async () => {

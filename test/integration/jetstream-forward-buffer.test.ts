@@ -2,9 +2,9 @@ import { DiscardPolicy, type JetStreamManager, jetstreamManager } from "@nats-io
 import { connect, type NatsConnection, type PublishOptions } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forwardStreamName, forwardSubject } from "../../src/adapters/jetstream/buffer-subjects.js";
+import { decodeFact, decodePeerRecord, encodeFact } from "../../src/adapters/jetstream/fact-codec.js";
 import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
-import { systemClock } from "../../src/adapters/node/system-clock.js";
 import { DomainError } from "../../src/domain/errors.js";
 import type { StoredFact } from "../../src/domain/fact.js";
 import { record } from "../fixtures/facts.js";
@@ -52,7 +52,6 @@ async function category(limits: { max_msgs?: number; max_msg_size?: number } = {
 function buffer(): JetStreamForwardBuffer {
   return new JetStreamForwardBuffer({
     jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-    clock: systemClock,
     publishTimeoutMs: 5000,
   });
 }
@@ -90,6 +89,26 @@ describe("JetStreamForwardBuffer", () => {
     expect(acknowledged - before).toBe(1);
     expect(await storedOffsets(name)).toEqual(facts.map((f) => f.offset));
     expect(await buffer().highWaterMark("plant-a", name)).toBe(250);
+  });
+
+  it("stores a fact that came as a peer's record as those bytes, and any other fact in the same format", async () => {
+    const name = await category();
+    // Spacing and key order no encoder of ours produces: a re-encode could not give these bytes back.
+    const json = JSON.parse(new TextDecoder().decode(encodeFact(record({ messageId: "as-sent" }))));
+    const sent = new TextEncoder().encode(JSON.stringify({ fact: json.fact, ...json }, null, 1));
+    const fromPeer = decodePeerRecord(sent, 1);
+    const changed = { ...decodePeerRecord(sent, 2), offset: 2 };
+    const plain = imported(3);
+    await buffer().append("plant-a", name, [fromPeer, changed, plain]);
+    const stored = await Promise.all(
+      [1, 2, 3].map(async (seq) => (await jsm.streams.getMessage(forwardStreamName(name), { seq }))?.data),
+    );
+    expect(stored[0]).toEqual(sent);
+    // A copy is not the decoded record: it is encoded afresh, as the same fact.
+    expect(stored[1]).not.toEqual(sent);
+    expect(decodeFact(stored[1] as Uint8Array)).toEqual(decodeFact(sent));
+    const { offset: _, ...fields } = plain;
+    expect(stored[2]).toEqual(new Uint8Array(encodeFact(fields)));
   });
 
   it("keeps an exact prefix of a batch the stream fills up, and says it is full", async () => {

@@ -8,7 +8,6 @@ import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-f
 import { KvCursorStore } from "../../src/adapters/jetstream/kv-cursor-store.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
 import { provisionForwardBuffers, provisionStoreBuffers } from "../../src/adapters/jetstream/provisioning.js";
-import { systemClock } from "../../src/adapters/node/system-clock.js";
 import type { ConsumerSpec } from "../../src/domain/consumer-policy.js";
 import { silentLogger } from "../../src/ports/logger.js";
 import { cursorStoreContract } from "../contract/cursor-store.contract.js";
@@ -45,7 +44,6 @@ forwardBufferContract(
   () =>
     new JetStreamForwardBuffer({
       jetstream: () => ({ publisher: new PipelinedPublisher(nc), jsm }),
-      clock: systemClock,
       publishTimeoutMs: 5000,
     }),
 );

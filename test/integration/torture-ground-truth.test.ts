@@ -1,6 +1,6 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
 import { type AppendSpec, Ledger, verifyDrained } from "../fixtures/handoff-truth.js";
@@ -31,19 +31,19 @@ const spec = (from: string, n: number): AppendSpec => ({
   id: `${from}-${n}`,
 });
 
-const body = (s: AppendSpec, sourceOffset?: number) =>
-  JSON.stringify({
-    category: s.category,
-    envelope: { message_id: s.id, from_zone: s.from, to_zone: s.to },
-    ...(sourceOffset !== undefined && { source: { zone: s.from, offset: sourceOffset } }),
-  });
+const body = (s: AppendSpec) =>
+  JSON.stringify({ category: s.category, envelope: { message_id: s.id, from_zone: s.from, to_zone: s.to } });
 
 const jsmOf = (zone: string): Promise<JetStreamManager> =>
   jetstreamManager(conns.get(zone) as NatsConnection);
 const js = (zone: string) => jetstream(conns.get(zone) as NatsConnection);
 const storeFact = (s: AppendSpec) => js(s.from).publish(`facts.operational.${s.to}.order`, body(s));
-const forwardFact = (s: AppendSpec, sourceOffset: number) =>
-  js(s.to).publish(`forward.operational.${s.from}`, body(s, sourceOffset));
+const forwardFact = (s: AppendSpec, sourceOffset: number) => {
+  const source = headers();
+  source.set("Bsfg-Source-Zone", s.from);
+  source.set("Bsfg-Source-Offset", String(sourceOffset));
+  return js(s.to).publish(`forward.operational.${s.from}`, body(s), { headers: source });
+};
 const setCursor = async (zone: string, consumer: string, value: number) => {
   const kv = await new Kvm(js(zone)).open(CURSOR_BUCKET);
   await kv.put(consumer, String(value));

@@ -91,9 +91,45 @@ export function decodeFact(
 }
 
 /**
+ * A fact decoded from a peer's record, holding the bytes it arrived as. It is
+ * stored in the forward buffer as that record, byte for byte
+ * (`importedRecord`): its checks ran on those bytes with the parser every
+ * reader uses, so re-encoding would write the same fact again at the cost of
+ * a second JSON tree and string per fact (measured: half of the receiver's
+ * codec time, and garbage for its young generation). The bytes are a private
+ * field, so a copy or a changed spread of the fact is a plain object and is
+ * encoded afresh; and not a WeakMap, whose entries cost every scavenge.
+ */
+class PeerFact implements StoredFact {
+  readonly category: string;
+  readonly subjectKind: string;
+  readonly digest: string;
+  readonly storedAtUnixMs: number;
+  readonly envelope: StoredFact["envelope"];
+  readonly fact: StoredFact["fact"];
+  readonly offset: number;
+  readonly #record: Uint8Array;
+
+  constructor(decoded: FactRecord, offset: number, record: Uint8Array) {
+    this.category = decoded.category;
+    this.subjectKind = decoded.subjectKind;
+    this.digest = decoded.digest;
+    this.storedAtUnixMs = decoded.storedAtUnixMs;
+    this.envelope = decoded.envelope;
+    this.fact = decoded.fact;
+    this.offset = offset;
+    this.#record = record;
+  }
+
+  static recordOf(fact: StoredFact): Uint8Array | undefined {
+    return #record in fact ? fact.#record : undefined;
+  }
+}
+
+/**
  * A record a peer node sent as it stores it (FetchFacts `records`): the same
  * JSON as `decodeFact`, checked field by field, because it comes from another
- * zone and goes into this one's forward buffer as it is decoded here.
+ * zone and goes into this one's forward buffer as it is.
  */
 export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
   let json: unknown;
@@ -128,7 +164,7 @@ export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
     throw malformed(offset, "envelope.labels is not a map of strings");
   for (const key in labels)
     if (typeof labels[key] !== "string") throw malformed(offset, "envelope.labels is not a map of strings");
-  return { ...decodeFact(data, json as StoredJson), offset };
+  return new PeerFact(decodeFact(data, json as StoredJson), offset, data);
 }
 
 function text(value: unknown, field: string, offset: number): void {
@@ -158,9 +194,12 @@ export function decodeClaim(data: Uint8Array): IndexClaim {
   return JSON.parse(utf8Text(data)) as IndexClaim;
 }
 
-/** A fact imported from a peer, as stored in a forward buffer: the source's record plus where it came from. */
-export function encodeImported(fact: StoredFact, sourceZone: string, storedAtUnixMs: number): Uint8Array {
-  const json: StoredJson & { source?: unknown } = storedJson(fact, storedAtUnixMs);
-  json.source = { zone: sourceZone, offset: fact.offset, stored_at_unix_ms: fact.storedAtUnixMs };
-  return utf8Bytes(JSON.stringify(json));
+/**
+ * A fact imported from a peer, as stored in a forward buffer: the record the
+ * peer stores (storage format v1, its `stored_at_unix_ms` included), exactly
+ * as it crossed when it came as one. Where it came from is in the message's
+ * headers, and when it arrived is the message's JetStream timestamp.
+ */
+export function importedRecord(fact: StoredFact): Uint8Array {
+  return PeerFact.recordOf(fact) ?? encodeFact(fact);
 }

@@ -1,10 +1,9 @@
 import type { JetStreamManager, PubAck } from "@nats-io/jetstream";
 import { DomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
-import type { Clock } from "../../ports/clock.js";
 import type { ForwardBuffer } from "../../ports/forward-buffer.js";
 import { forwardStreamName, forwardSubject } from "./buffer-subjects.js";
-import { encodeImported } from "./fact-codec.js";
+import { importedRecord } from "./fact-codec.js";
 import { JsCode, jsApiCode, toDomainError } from "./nats-errors.js";
 import type { PipelinedPublisher, PipelinedPublishOptions } from "./pipelined-publisher.js";
 
@@ -29,7 +28,6 @@ export interface JetStreamForwardBufferOptions {
   readonly jetstream: () =>
     | { readonly publisher: PipelinedPublisher; readonly jsm: JetStreamManager }
     | undefined;
-  readonly clock: Clock;
   readonly publishTimeoutMs: number;
 }
 
@@ -81,11 +79,10 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
     try {
       const base = this.#lastSeq.get(stream) ?? (await jsm.streams.info(stream)).state.last_seq;
       const subject = forwardSubject(category, peer);
-      const now = this.#o.clock.nowMs();
       const message: Message = (i) => {
         const fact = facts[i] as StoredFact;
         return {
-          data: encodeImported(fact, peer, now),
+          data: importedRecord(fact),
           options: {
             headers: { [SOURCE_ZONE]: peer, [SOURCE_OFFSET]: String(fact.offset) },
             timeoutMs: this.#o.publishTimeoutMs,
