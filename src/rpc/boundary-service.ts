@@ -27,6 +27,7 @@ import { toAppendRequest } from "./fact-mapping.js";
 import { createObjectHandlers, type TransferObserver } from "./object-service.js";
 import { principalKey } from "./principal.js";
 import { toStoredFactMessage } from "./stored-fact-mapping.js";
+import { isBinaryProto, recordsAsUnknownFields } from "./stored-records-wire.js";
 import { withEitherSignal } from "./with-either-signal.js";
 
 export interface BoundaryServiceDeps {
@@ -56,6 +57,11 @@ export function createBoundaryService(
         const { records, cursor } = await withEitherSignal(ctx.signal, deps.drainSignal, (signal) =>
           consumerReads.fetchRecords(principal, req.consumerName, req.limit, req.waitMs, signal, after),
         );
+        if (isBinaryProto(ctx.requestHeader.get("content-type"))) {
+          const res = create(FetchFactsResponseSchema, { cursor: BigInt(cursor) });
+          res.$unknown = recordsAsUnknownFields(records);
+          return res;
+        }
         return create(FetchFactsResponseSchema, {
           records: records.map((r) => ({ offset: BigInt(r.offset), json: r.bytes })),
           cursor: BigInt(cursor),

@@ -67,6 +67,20 @@ describe("cross-zone handoff", () => {
     expect(decoded[0]).toMatchObject({ v: 1, envelope: { from_zone: "enterprise" } });
     expect(decoded[0]).not.toHaveProperty("source");
     expect(decoded[0].stored_at_unix_ms).toBeGreaterThan(0);
+    // Binary answers carry hand-encoded records, JSON ones the generated encoding: all say the same.
+    for (const protocol of ["grpc", "grpc-web", "connect-http1"] as const) {
+      const other = clientFor(zone("plant-a").node.url, mesh.ca, zone("plant-a").app, protocol);
+      const res = await other.fetchFacts({
+        consumerName: "operational-reader",
+        limit: 5,
+        storedRecords: true,
+      });
+      expect({ protocol, records: res.records, cursor: res.cursor }).toEqual({
+        protocol,
+        records: asRecords.records,
+        cursor: asRecords.cursor,
+      });
+    }
   });
 
   it("returns the same facts until confirmed, then continues strictly after the cursor", async () => {
