@@ -18,7 +18,6 @@
  *   node --import tsx bench/bare-service.ts <ca> <cert> <key> <nats-url> <stream>
  * Prints {"port": N} on stdout once listening; exits on SIGTERM.
  */
-import { readFileSync } from "node:fs";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, nanos, nuid } from "@nats-io/transport-node";
@@ -30,8 +29,7 @@ import {
 } from "../src/adapters/jetstream/jetstream-fact-log.js";
 import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
 import { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
-import { silentLogger } from "../src/ports/logger.js";
-import { RpcServer } from "../src/server/rpc-server.js";
+import { serveBenchRoutes } from "./serve-bench-routes.js";
 
 const [ca, cert, key, natsUrl, stream] = process.argv.slice(2);
 if (
@@ -116,18 +114,4 @@ const routes = (router: ConnectRouter): void => {
   });
 };
 
-const server = new RpcServer({
-  host: "127.0.0.1",
-  port: 0,
-  tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) },
-  identity: "cn",
-  routes,
-  interceptors: [],
-  readMaxBytes: 4 * 1024 * 1024,
-  logger: silentLogger,
-});
-const address = await server.listen();
-process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-process.once("SIGTERM", () => {
-  void server.close(1000).then(() => nc.close().then(() => process.exit(0)));
-});
+await serveBenchRoutes({ ca, cert, key }, routes, () => nc.close());

@@ -7,11 +7,9 @@
  *   node --import tsx bench/echo-server.ts <ca> <cert> <key>
  * Prints {"port": N} on stdout once listening; exits on SIGTERM.
  */
-import { readFileSync } from "node:fs";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
-import { silentLogger } from "../src/ports/logger.js";
-import { RpcServer } from "../src/server/rpc-server.js";
+import { serveBenchRoutes } from "./serve-bench-routes.js";
 
 const [ca, cert, key] = process.argv.slice(2);
 if (ca === undefined || cert === undefined || key === undefined) {
@@ -42,18 +40,4 @@ const routes = (router: ConnectRouter): void => {
   });
 };
 
-const server = new RpcServer({
-  host: "127.0.0.1",
-  port: 0,
-  tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) },
-  identity: "cn",
-  routes,
-  interceptors: [],
-  readMaxBytes: 4 * 1024 * 1024,
-  logger: silentLogger,
-});
-const address = await server.listen();
-process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-process.once("SIGTERM", () => {
-  void server.close(1000).then(() => process.exit(0));
-});
+await serveBenchRoutes({ ca, cert, key }, routes);
