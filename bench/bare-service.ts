@@ -12,12 +12,14 @@
  *   through PipelinedPublisher; all items of a batch in flight together.
  * - FetchFacts (`stored_records`): `<stream>`'s messages as they are stored,
  *   read with the node's own `pull` (ack-none ephemeral consumer, up to
- *   `limit` per pull); after a batch is handed out the next one is pulled in
- *   the background, as the node's fact log does for a backlog.
+ *   `limit` per pull) and encoded as the node encodes binary answers; after
+ *   a batch is handed out the next one is pulled in the background, as the
+ *   node's fact log does for a backlog.
  *
  *   node --import tsx bench/bare-service.ts <ca> <cert> <key> <nats-url> <stream>
  * Prints {"port": N} on stdout once listening; exits on SIGTERM.
  */
+import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, nanos, nuid } from "@nats-io/transport-node";
@@ -28,7 +30,8 @@ import {
   streamSequence,
 } from "../src/adapters/jetstream/jetstream-fact-log.js";
 import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
-import { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { BoundaryService, FetchFactsResponseSchema } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { recordsAsUnknownFields } from "../src/rpc/stored-records-wire.js";
 import { serveBenchRoutes } from "./serve-bench-routes.js";
 
 const [ca, cert, key, natsUrl, stream] = process.argv.slice(2);
@@ -107,9 +110,12 @@ const routes = (router: ConnectRouter): void => {
       next = msgs.length === limit ? pullBatch(reader, limit) : undefined;
       // A failed background pull is the next request's failure, never an unhandled rejection.
       next?.catch(() => undefined);
-      const records = msgs.map((m) => ({ offset: BigInt(streamSequence(m.reply ?? "")), json: m.data }));
-      handedOut = records.length === 0 ? after : Number((records.at(-1) as { offset: bigint }).offset);
-      return { records, cursor: 0n };
+      const records = msgs.map((m) => ({ offset: streamSequence(m.reply ?? ""), bytes: m.data }));
+      handedOut = records.at(-1)?.offset ?? after;
+      // Encoded as the node encodes its binary answers (src/rpc/stored-records-wire.ts).
+      const res = create(FetchFactsResponseSchema, { cursor: 0n });
+      res.$unknown = recordsAsUnknownFields(records);
+      return res;
     },
   });
 };

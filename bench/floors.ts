@@ -107,6 +107,9 @@ async function relayThroughRpc(
       { timeoutMs: TIMEOUT_MS },
     );
   const publisher = new PipelinedPublisher(target.nc);
+  // The TLS handshake and HTTP/2 session before the clock, as the ceiling's connection is: the bare
+  // service leaves AppendFact out, so this call is answered `unimplemented` at once.
+  await client.appendFact({}).catch(() => undefined);
   const started = performance.now();
   const deadline = started + maxMs;
   let relayed = 0;

@@ -111,6 +111,41 @@ describe("JetStreamForwardBuffer", () => {
     expect(stored[2]).toEqual(new Uint8Array(encodeFact(fields)));
   });
 
+  it("stores afresh, from the checked values, a peer's record whose bytes say more than the checks saw", async () => {
+    const name = await category();
+    const json = JSON.parse(new TextDecoder().decode(encodeFact(record({ messageId: "odd" }))));
+    const text = JSON.stringify(json);
+    const odd = {
+      "a key beyond format v1": JSON.stringify({ ...json, source: { zone: "forged", offset: 9 } }),
+      "an integer spelled with an exponent": text.replace(
+        `"stored_at_unix_ms":${json.stored_at_unix_ms}`,
+        `"stored_at_unix_ms":${json.stored_at_unix_ms / 1000}e3`,
+      ),
+      "an integer spelled with a fraction": text.replace(
+        `"produced_at_unix_ms":${json.envelope.produced_at_unix_ms}`,
+        `"produced_at_unix_ms":${json.envelope.produced_at_unix_ms}.0`,
+      ),
+    };
+    const sent = Object.values(odd).map((t) => new TextEncoder().encode(t));
+    // Invalid UTF-8 inside a string: decoding turns it into U+FFFD before the checks see it.
+    const bytes = new TextEncoder().encode(text.replace('"order_created"', '"order_created_XX"'));
+    const at = Buffer.from(bytes).indexOf("XX");
+    bytes[at] = 0xff;
+    bytes[at + 1] = 0xfe;
+    sent.push(bytes);
+    for (const b of sent.slice(0, 3)) expect(new TextDecoder().decode(b)).not.toBe(text);
+    const facts = sent.map((b, i) => decodePeerRecord(b, i + 1));
+    await buffer().append("plant-a", name, facts);
+    for (const [i, fact] of facts.entries()) {
+      const stored = (await jsm.streams.getMessage(forwardStreamName(name), { seq: i + 1 }))
+        ?.data as Uint8Array;
+      expect(Buffer.compare(stored, sent[i] as Uint8Array), `case ${i}`).not.toBe(0);
+      const { offset: _, ...fields } = fact;
+      expect(stored, `case ${i}`).toEqual(new Uint8Array(encodeFact(fields)));
+    }
+    expect(facts[3]?.fact.predicate).toBe("order_created_\ufffd\ufffd");
+  });
+
   it("keeps an exact prefix of a batch the stream fills up, and says it is full", async () => {
     const name = await category({ max_msgs: 5 });
     const error = await refusal(

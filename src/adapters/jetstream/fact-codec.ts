@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { DomainError } from "../../domain/errors.js";
 import type { FactRecord, StoredFact } from "../../domain/fact.js";
 
@@ -129,12 +130,16 @@ class PeerFact implements StoredFact {
 /**
  * A record a peer node sent as it stores it (FetchFacts `records`): the same
  * JSON as `decodeFact`, checked field by field, because it comes from another
- * zone and goes into this one's forward buffer as it is.
+ * zone and goes into this one's forward buffer. It goes in as it came only if
+ * those bytes are exactly what the checks saw; otherwise it is encoded afresh
+ * from the checked values (`asSent`).
  */
 export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
   let json: unknown;
+  let source: string;
   try {
-    json = JSON.parse(utf8Text(data));
+    source = utf8Text(data);
+    json = JSON.parse(source);
   } catch (error) {
     throw malformed(offset, `not JSON (${(error as Error).message})`);
   }
@@ -164,7 +169,38 @@ export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
     throw malformed(offset, "envelope.labels is not a map of strings");
   for (const key in labels)
     if (typeof labels[key] !== "string") throw malformed(offset, "envelope.labels is not a map of strings");
-  return new PeerFact(decodeFact(data, json as StoredJson), offset, data);
+  const decoded = decodeFact(data, json as StoredJson);
+  return asSent(data, source, r, e, f) ? new PeerFact(decoded, offset, data) : { ...decoded, offset };
+}
+
+/**
+ * Whether a checked record's bytes can be stored as they came: valid UTF-8
+ * (decoding replaced any invalid sequence before the checks), no keys beyond
+ * storage format v1's (a forged `source`, say), and integers spelled as
+ * integers (`1.7e12` passes `Number.isSafeInteger` but not a strict int64
+ * parser). A key sent twice is kept as sent: JSON.parse, Go's encoding/json,
+ * Python and jq all keep the last value, the one checked.
+ */
+function asSent(data: Uint8Array, source: string, record: object, envelope: object, fact: object): boolean {
+  return (
+    keyCount(record) === RECORD_KEYS &&
+    keyCount(envelope) === ENVELOPE_KEYS &&
+    keyCount(fact) === FACT_KEYS &&
+    !NOT_AN_INTEGER.test(source) &&
+    isUtf8(data)
+  );
+}
+
+const RECORD_KEYS = 7;
+const ENVELOPE_KEYS = 9;
+const FACT_KEYS = 3;
+/** An integer field whose number has a fraction or an exponent; escaped quotes inside strings never match. */
+const NOT_AN_INTEGER = /"(?:stored|produced)_at_unix_ms"\s*:\s*-?\d+[.eE]/;
+
+function keyCount(value: object): number {
+  let n = 0;
+  for (const _ in value) n++;
+  return n;
 }
 
 function text(value: unknown, field: string, offset: number): void {
