@@ -23,6 +23,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, nanos, nuid } from "@nats-io/transport-node";
+import { encodeClaim } from "../src/adapters/jetstream/fact-codec.js";
 import {
   FETCH_MAX_BYTES,
   pull,
@@ -50,9 +51,7 @@ const TIMEOUT_MS = 30_000;
 const nc = await connect({ servers: natsUrl });
 const jsm = await jetstreamManager(nc);
 const publisher = new PipelinedPublisher(nc);
-const claim = Buffer.from(
-  JSON.stringify({ digest: `sha256:${"0".repeat(64)}`, category: "operational", subject: "x" }),
-);
+const claim = encodeClaim({ digest: `sha256:${"0".repeat(64)}`, category: "operational", subject: "x" });
 const createIfAbsent = { expectLastSubjectSequence: 0, timeoutMs: TIMEOUT_MS };
 
 /** One read position; a request that does not continue from the last batch handed out starts a new one. */

@@ -17,6 +17,7 @@
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, nanos, nuid } from "@nats-io/transport-node";
+import { encodeClaim } from "../src/adapters/jetstream/fact-codec.js";
 import { FETCH_MAX_BYTES, pull, type Reader } from "../src/adapters/jetstream/jetstream-fact-log.js";
 import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
 import { drive, type LoadResult, objectJson } from "./load.js";
@@ -36,9 +37,7 @@ export async function measurePairs(options: {
   const publisher = new PipelinedPublisher(nc);
   const encoder = new TextEncoder();
   const payloads = Array.from({ length: 1024 }, (_, i) => encoder.encode(objectJson(i)));
-  const claim = encoder.encode(
-    JSON.stringify({ digest: `sha256:${"0".repeat(64)}`, category: "operational", subject: "x" }),
-  );
+  const claim = encodeClaim({ digest: `sha256:${"0".repeat(64)}`, category: "operational", subject: "x" });
   const createIfAbsent = { expectLastSubjectSequence: 0, timeoutMs: PUBLISH_TIMEOUT_MS };
   return drive({
     total: options.facts,
