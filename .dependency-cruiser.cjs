@@ -66,9 +66,9 @@ module.exports = {
       name: "connect-adapter-only-mappings",
       severity: "error",
       comment:
-        "the outbound Connect adapter shares the proto mappings and generated code, nothing else of the edge",
+        "the outbound Connect adapter shares the proto mappings, the stored-records wire codec and generated code, nothing else of the edge",
       from: { path: "^src/adapters/connect/" },
-      to: { path: "^src/(server|use-cases|cli)/|^src/rpc/(?!stored-fact-mapping)" },
+      to: { path: "^src/(server|use-cases|cli)/|^src/rpc/(?!stored-fact-mapping|stored-records-wire)" },
     },
     {
       name: "only-main-touches-process",

@@ -12,8 +12,9 @@
  *   server through FetchFacts (`stored_records`, 1000 per call) between two
  *   processes over mTLS HTTP/2: the bare service reads, this process writes.
  *   Like the gateway's receiver it reads the next batch while one is stored,
- *   and publishes a batch with one acknowledgement (its last message); it
- *   parses nothing and sets no headers.
+ *   reads each record's offset and bytes off the wire by hand, and publishes
+ *   a batch with one acknowledgement (its last message); it parses no JSON
+ *   and sets no headers.
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -21,9 +22,11 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { FETCH_FACTS_VIEW } from "../src/adapters/connect/fetch-facts-view.js";
 import { createWideWindowSessionManager } from "../src/adapters/connect/wide-window-session-manager.js";
 import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
 import { BoundaryService } from "../src/gen/bsfg/v1/boundary_pb.js";
+import { readStoredRecord } from "../src/rpc/stored-records-wire.js";
 import { clientFor } from "../test/fixtures/test-node.js";
 import { createTestPki, type TestPki } from "../test/fixtures/test-pki.js";
 import type { RelayResult } from "./ceilings.js";
@@ -95,17 +98,17 @@ async function relayThroughRpc(
     sessionManager: createWideWindowSessionManager(url, { ca, cert, key, minVersion: "TLSv1.3" }),
   });
   const client = createClient(BoundaryService, transport);
-  const fetchAfter = (after: number) =>
-    client.fetchFacts(
-      {
-        consumerName: "bare",
-        limit: RELAY_BATCH,
-        waitMs: 0,
-        afterOffset: BigInt(after),
-        storedRecords: true,
-      },
-      { timeoutMs: TIMEOUT_MS },
-    );
+  // Read as the node reads it: each record's two fields by hand, no message per record.
+  const fetchAfter = async (after: number) => {
+    const { message } = await transport.unary(FETCH_FACTS_VIEW, undefined, TIMEOUT_MS, undefined, {
+      consumerName: "bare",
+      limit: RELAY_BATCH,
+      waitMs: 0,
+      afterOffset: BigInt(after),
+      storedRecords: true,
+    });
+    return message.records.map(readStoredRecord);
+  };
   const publisher = new PipelinedPublisher(target.nc);
   // The TLS handshake and HTTP/2 session before the clock, as the ceiling's connection is: the bare
   // service leaves AppendFact out, so this call is answered `unimplemented` at once.
@@ -117,10 +120,10 @@ async function relayThroughRpc(
   let acked: Promise<unknown> = Promise.resolve();
   while (relayed < messages) {
     if (performance.now() > deadline) throw new Error(`RPC relay moved ${relayed} of ${messages} in time`);
-    const { records } = await fetched;
+    const records = await fetched;
     const last = records.at(-1);
     if (last === undefined) throw new Error(`RPC relay found nothing after ${relayed} of ${messages}`);
-    fetched = fetchAfter(Number(last.offset));
+    fetched = fetchAfter(last.offset);
     await acked;
     const end = records.length - 1;
     for (let i = 0; i < end; i++)

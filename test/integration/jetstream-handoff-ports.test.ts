@@ -3,7 +3,11 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURSOR_BUCKET } from "../../src/adapters/jetstream/buffer-subjects.js";
-import { JetStreamFactLog, streamSequence } from "../../src/adapters/jetstream/jetstream-fact-log.js";
+import {
+  deliverySequence,
+  JetStreamFactLog,
+  streamSequence,
+} from "../../src/adapters/jetstream/jetstream-fact-log.js";
 import { JetStreamForwardBuffer } from "../../src/adapters/jetstream/jetstream-forward-buffer.js";
 import { KvCursorStore } from "../../src/adapters/jetstream/kv-cursor-store.js";
 import { PipelinedPublisher } from "../../src/adapters/jetstream/pipelined-publisher.js";
@@ -126,5 +130,18 @@ describe("JetStreamFactLog", () => {
     expect(streamSequence("$JS.ACK.facts_operational.c1.1.42.7.1700000000000000000.3")).toBe(42);
     expect(streamSequence("$JS.ACK.dom.acc.facts_operational.c1.1.43.7.1700000000000000000.3.rnd")).toBe(43);
     expect(() => streamSequence("_INBOX.x")).toThrow(/unexpected JetStream delivery subject/);
+    expect(deliverySequence("$JS.ACK.facts_operational.c1.1.42.7.1700000000000000000.3")).toBe(7);
+    expect(deliverySequence("$JS.ACK.dom.acc.facts_operational.c1.1.43.9007199254740991.1.3.rnd")).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+    for (const bad of [
+      "$JS.ACK.facts_operational.c1.1.4x.7.1700000000000000000.3",
+      "$JS.ACK.facts_operational.c1.1..7.1700000000000000000.3",
+      "$JS.ACK.facts_operational.c1.1.-4.7.1700000000000000000.3",
+      "$JS.ACK.facts_operational.c1.1.9007199254740993.7.1700000000000000000.3",
+      "$JS.ACK.facts_operational.c1.1.42.7.1700000000000000000",
+      "$JS.NAK.facts_operational.c1.1.42.7.1700000000000000000.3",
+    ])
+      expect(() => streamSequence(bad), bad).toThrow(/unexpected JetStream delivery subject/);
   });
 });

@@ -1,13 +1,16 @@
 import type { PeerCertificate } from "node:tls";
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { DomainError, isDomainError } from "../../domain/errors.js";
 import type { StoredFact } from "../../domain/fact.js";
-import { BoundaryService, type FetchFactsResponse } from "../../gen/bsfg/v1/boundary_pb.js";
+import type { FetchFactsResponseView } from "../../gen/bsfg/internal/v1/fetch_facts_view_pb.js";
+import { BoundaryService } from "../../gen/bsfg/v1/boundary_pb.js";
 import type { PeerLink } from "../../ports/peer-link.js";
 import { fromStoredFactMessage } from "../../rpc/stored-fact-mapping.js";
+import { readStoredRecord } from "../../rpc/stored-records-wire.js";
 // The peer's stored records are this codec's JSON: peers run the same storage format.
 import { decodePeerRecord } from "../jetstream/fact-codec.js";
+import { FETCH_FACTS_VIEW } from "./fetch-facts-view.js";
 import { createWideWindowSessionManager } from "./wide-window-session-manager.js";
 
 export interface ConnectPeerLinkOptions {
@@ -23,12 +26,14 @@ export interface ConnectPeerLinkOptions {
  * name the configured identity even if the CA signed it.
  */
 export class ConnectPeerLink implements PeerLink {
+  #transport: Transport;
   #client: Client<typeof BoundaryService>;
   readonly #options: ConnectPeerLinkOptions;
 
   constructor(options: ConnectPeerLinkOptions) {
     this.#options = options;
-    this.#client = ConnectPeerLink.#connect(options);
+    this.#transport = ConnectPeerLink.#connect(options);
+    this.#client = createClient(BoundaryService, this.#transport);
   }
 
   /**
@@ -36,11 +41,12 @@ export class ConnectPeerLink implements PeerLink {
    * connection with it; calls in flight finish on the old one.
    */
   updateTls(tls: ConnectPeerLinkOptions["tls"]): void {
-    this.#client = ConnectPeerLink.#connect({ ...this.#options, tls });
+    this.#transport = ConnectPeerLink.#connect({ ...this.#options, tls });
+    this.#client = createClient(BoundaryService, this.#transport);
   }
 
-  static #connect(options: ConnectPeerLinkOptions): Client<typeof BoundaryService> {
-    const transport = createConnectTransport({
+  static #connect(options: ConnectPeerLinkOptions): Transport {
+    return createConnectTransport({
       baseUrl: options.url,
       httpVersion: "2",
       sessionManager: createWideWindowSessionManager(
@@ -55,22 +61,18 @@ export class ConnectPeerLink implements PeerLink {
         { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 },
       ),
     });
-    return createClient(BoundaryService, transport);
   }
 
   async fetch(consumer: string, limit: number, waitMs: number, signal: AbortSignal, afterOffset?: number) {
     try {
-      const res = await this.#client.fetchFacts(
-        {
-          consumerName: consumer,
-          limit,
-          waitMs,
-          ...(afterOffset === undefined ? {} : { afterOffset: BigInt(afterOffset) }),
-          storedRecords: true,
-        },
-        { signal, timeoutMs: waitMs + 15_000 },
-      );
-      return { facts: factsOf(res), cursor: Number(res.cursor) };
+      const { message } = await this.#transport.unary(FETCH_FACTS_VIEW, signal, waitMs + 15_000, undefined, {
+        consumerName: consumer,
+        limit,
+        waitMs,
+        ...(afterOffset === undefined ? {} : { afterOffset: BigInt(afterOffset) }),
+        storedRecords: true,
+      });
+      return { facts: factsOf(message), cursor: Number(message.cursor) };
     } catch (error) {
       if (isDomainError(error)) throw error;
       throw peerError(error, "fetch");
@@ -109,9 +111,22 @@ export class ConnectPeerLink implements PeerLink {
  * The facts of a FetchFacts answer: the stored records we asked for, or
  * `facts` from a peer that predates them (it ignores the request field).
  */
-export function factsOf(res: FetchFactsResponse): StoredFact[] {
-  if (res.records.length > 0) return res.records.map((r) => decodePeerRecord(r.json, Number(r.offset)));
+export function factsOf(res: FetchFactsResponseView): StoredFact[] {
+  if (res.records.length > 0) return res.records.map(peerFact);
   return res.facts.map(fromStoredFactMessage) as StoredFact[];
+}
+
+function peerFact(bytes: Uint8Array, index: number): StoredFact {
+  let record: ReturnType<typeof readStoredRecord>;
+  try {
+    record = readStoredRecord(bytes);
+  } catch (error) {
+    throw new DomainError(
+      "unavailable",
+      `peer record ${index} of the batch is not a StoredRecord: ${(error as Error).message}`,
+    );
+  }
+  return decodePeerRecord(record.json, record.offset);
 }
 
 export function checkPeerIdentity(cert: PeerCertificate, identity: string): Error | undefined {

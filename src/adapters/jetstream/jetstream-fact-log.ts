@@ -399,17 +399,32 @@ export function deliverySequence(reply: string): number {
 }
 
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>, or with <domain>.<account hash>
-// after ACK (and possibly more tokens at the end), as nats.js parses it. Read by scanning for
-// dots rather than splitting: it runs twice for every fact handed out.
+// after ACK (and possibly more tokens at the end), as nats.js parses it. Read in place, without
+// splitting or slicing: it runs twice for every fact handed out, and the garbage of an array and a
+// substring each time was ~0.5 KB per fact (V8's sampling heap profiler, through a drain).
 function ackToken(reply: string, index: number): number {
-  const dots: number[] = [];
-  for (let at = reply.indexOf("."); at >= 0; at = reply.indexOf(".", at + 1)) dots.push(at);
-  const tokens = dots.length + 1;
+  let tokens = 1;
+  for (let at = reply.indexOf("."); at >= 0; at = reply.indexOf(".", at + 1)) tokens++;
   const i = tokens === 9 ? index : index + 2;
-  const n =
-    i < tokens ? Number(reply.slice((dots[i - 1] as number) + 1, dots[i] ?? reply.length)) : Number.NaN;
-  if (!reply.startsWith("$JS.ACK.") || (tokens !== 9 && tokens < 11) || !Number.isSafeInteger(n)) {
-    throw new DomainError("internal", `unexpected JetStream delivery subject "${reply}"`);
+  if (!reply.startsWith("$JS.ACK.") || (tokens !== 9 && tokens < 11)) throw badDeliverySubject(reply);
+  let at = 0;
+  for (let dot = 0; dot < i; dot++) at = reply.indexOf(".", at) + 1;
+  let n = 0;
+  let end = at;
+  for (; end < reply.length; end++) {
+    const c = reply.charCodeAt(end);
+    if (c === DOT) break;
+    if (c < ZERO || c > NINE) throw badDeliverySubject(reply);
+    n = n * 10 + (c - ZERO);
   }
+  if (end === at || !Number.isSafeInteger(n)) throw badDeliverySubject(reply);
   return n;
+}
+
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+
+function badDeliverySubject(reply: string): DomainError {
+  return new DomainError("internal", `unexpected JetStream delivery subject "${reply}"`);
 }

@@ -79,6 +79,8 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
     try {
       const base = this.#lastSeq.get(stream) ?? (await jsm.streams.info(stream)).state.last_seq;
       const subject = forwardSubject(category, peer);
+      // Each id is written twice: as its own message's id and as the next one's expectation.
+      const ids = facts.map((fact) => chainId(peer, fact));
       const message: Message = (i) => {
         const fact = facts[i] as StoredFact;
         return {
@@ -87,11 +89,11 @@ export class JetStreamForwardBuffer implements ForwardBuffer {
             headers: { [SOURCE_ZONE]: peer, [SOURCE_OFFSET]: String(fact.offset) },
             timeoutMs: this.#o.publishTimeoutMs,
             expectLastSequence: base + i,
-            msgId: chainId(peer, fact),
+            msgId: ids[i] as string,
             // The stream's last message must be this batch's previous one: a
             // refused message breaks the chain even if another writer's message
             // takes its place in the sequence.
-            ...(i > 0 ? { expectLastMsgId: chainId(peer, facts[i - 1] as StoredFact) } : {}),
+            expectLastMsgId: i > 0 ? ids[i - 1] : undefined,
           },
         };
       };

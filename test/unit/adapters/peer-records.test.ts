@@ -1,8 +1,12 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { factsOf } from "../../../src/adapters/connect/connect-peer-link.js";
 import { decodePeerRecord, encodeFact } from "../../../src/adapters/jetstream/fact-codec.js";
 import { isDomainError } from "../../../src/domain/errors.js";
+import {
+  type FetchFactsResponseView,
+  FetchFactsResponseViewSchema,
+} from "../../../src/gen/bsfg/internal/v1/fetch_facts_view_pb.js";
 import { FetchFactsResponseSchema } from "../../../src/gen/bsfg/v1/boundary_pb.js";
 import { toStoredFactMessage } from "../../../src/rpc/stored-fact-mapping.js";
 import { envelope, record } from "../../fixtures/facts.js";
@@ -14,6 +18,12 @@ import { envelope, record } from "../../fixtures/facts.js";
 const encoder = new TextEncoder();
 const stored = record({ envelope: envelope({ messageId: "pr-1", labels: { line: "7" } }) });
 const bytes = encodeFact(stored);
+
+/** A peer's answer as the receiving node reads it off the wire. */
+function asReceived(init: MessageInitShape<typeof FetchFactsResponseSchema>): FetchFactsResponseView {
+  const wire = toBinary(FetchFactsResponseSchema, create(FetchFactsResponseSchema, init));
+  return fromBinary(FetchFactsResponseViewSchema, wire);
+}
 
 function refusal(data: Uint8Array): string {
   try {
@@ -54,13 +64,28 @@ describe("peer records", () => {
   });
 
   it("are what a FetchFacts answer carries; an answer from a node without them carries facts", () => {
-    const withRecords = create(FetchFactsResponseSchema, { records: [{ offset: 42n, json: bytes }] });
-    expect(factsOf(withRecords)).toEqual([{ ...stored, offset: 42 }]);
-    const older = create(FetchFactsResponseSchema, {
-      facts: [toStoredFactMessage({ ...stored, offset: 42 })],
+    const withRecords = asReceived({
+      records: [
+        { offset: 42n, json: bytes },
+        { offset: 2n ** 40n, json: bytes },
+      ],
     });
+    expect(factsOf(withRecords)).toEqual([
+      { ...stored, offset: 42 },
+      { ...stored, offset: 2 ** 40 },
+    ]);
+    const older = asReceived({ facts: [toStoredFactMessage({ ...stored, offset: 42 })] });
     expect(factsOf(older).map((f) => [f.offset, f.envelope.messageId, f.fact.objectJson])).toEqual([
       [42, "pr-1", stored.fact.objectJson],
     ]);
+  });
+
+  it("are refused, naming the record, when one is not a StoredRecord on the wire", () => {
+    // Field 2 (json) claims 100 bytes and has 1.
+    const answer = asReceived({ records: [{ offset: 1n, json: bytes }] });
+    answer.records.push(Uint8Array.of(0x12, 100, 0x7b));
+    expect(() => factsOf(answer)).toThrow(
+      /^peer record 1 of the batch is not a StoredRecord: .*json runs past/,
+    );
   });
 });

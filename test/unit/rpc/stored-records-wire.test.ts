@@ -1,8 +1,13 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FetchFactsResponseSchema } from "../../../src/gen/bsfg/v1/boundary_pb.js";
-import { isBinaryProto, recordsAsUnknownFields } from "../../../src/rpc/stored-records-wire.js";
+import { FetchFactsResponseSchema, StoredRecordSchema } from "../../../src/gen/bsfg/v1/boundary_pb.js";
+import {
+  isBinaryProto,
+  readStoredRecord,
+  recordsAsUnknownFields,
+} from "../../../src/rpc/stored-records-wire.js";
 
 const record = fc.record({
   // Across every varint length an offset can have, up to the largest safe integer.
@@ -56,5 +61,69 @@ describe("FetchFacts records encoded by hand", () => {
       "application/connect+proto",
     ])
       expect(isBinaryProto(other)).toBe(false);
+  });
+
+  it("read back by hand as protobuf-es reads them: any field order, unknown fields skipped, last value wins", () => {
+    const unknown = fc.oneof(
+      fc.record({
+        no: fc.integer({ min: 3, max: 2 ** 29 - 1 }),
+        wireType: fc.constant(WireType.Varint),
+        value: fc.maxSafeNat(),
+      }),
+      fc.record({
+        no: fc.integer({ min: 3, max: 99 }),
+        wireType: fc.constant(WireType.LengthDelimited),
+        value: fc.uint8Array({ maxLength: 200 }),
+      }),
+      fc.record({
+        no: fc.integer({ min: 3, max: 99 }),
+        wireType: fc.constantFrom(WireType.Bit32, WireType.Bit64),
+        value: fc.nat(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(record, unknown), { minLength: 1, maxLength: 4 }), (parts) => {
+        // Each part its own encoded fragment; concatenated, a decoder merges them in order.
+        const wire = Buffer.concat(
+          parts.map((p) => {
+            if ("offset" in p)
+              return toBinary(
+                StoredRecordSchema,
+                create(StoredRecordSchema, { offset: BigInt(p.offset), json: p.bytes }),
+              );
+            const w = new BinaryWriter().tag(p.no, p.wireType);
+            if (p.wireType === WireType.Varint) w.uint64(p.value as number);
+            else if (p.wireType === WireType.LengthDelimited) w.bytes(p.value as Uint8Array);
+            else if (p.wireType === WireType.Bit32) w.fixed32(p.value as number);
+            else w.fixed64(p.value as number);
+            return w.finish();
+          }),
+        );
+        const expected = fromBinary(StoredRecordSchema, wire);
+        const byHand = readStoredRecord(wire);
+        expect(byHand.offset).toBe(Number(expected.offset));
+        expect(Buffer.compare(byHand.json, expected.json)).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuse a truncated record and a group, which no StoredRecord has", () => {
+    const whole = toBinary(
+      StoredRecordSchema,
+      create(StoredRecordSchema, { offset: 300n, json: new Uint8Array(20) }),
+    );
+    for (let end = 1; end < whole.length; end++) {
+      // Cut between the offset's varint and the json field it is a complete record with no json.
+      if (end === 3) continue;
+      expect(() => readStoredRecord(whole.subarray(0, end)), `cut at ${end}`).toThrow(RangeError);
+    }
+    expect(readStoredRecord(whole.subarray(0, 3))).toEqual({ offset: 300, json: new Uint8Array(0) });
+    expect(() => readStoredRecord(new BinaryWriter().tag(5, WireType.StartGroup).finish())).toThrow(
+      /wire type 3/,
+    );
+    expect(() => readStoredRecord(Uint8Array.of(8, ...new Array(10).fill(0xff), 1))).toThrow(
+      /overlong varint/,
+    );
   });
 });
