@@ -46,6 +46,15 @@ describe("peer records", () => {
     expect(decodePeerRecord(bytes, 42)).toEqual({ ...stored, offset: 42 });
   });
 
+  it("read their fact from the record when asked, and a spread copies it as a field", () => {
+    const fact = decodePeerRecord(bytes, 42);
+    expect(Object.keys(fact)).toContain("fact");
+    expect(fact.fact).toEqual(stored.fact);
+    const copy = { ...fact };
+    expect(Object.getOwnPropertyDescriptor(copy, "fact")?.value).toEqual(stored.fact);
+    expect(copy.envelope).toEqual(stored.envelope);
+  });
+
   it("are refused when malformed, naming the offset and what is wrong", () => {
     expect(refusal(encoder.encode("{not json"))).toMatch(/^unavailable: peer record at offset 42 .*not JSON/);
     expect(refusal(mutated((j) => (j.v = 2)))).toMatch(/not a stored fact of format v1/);
