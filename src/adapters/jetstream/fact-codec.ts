@@ -105,7 +105,7 @@ export function decodeFact(
  * from those bytes when read, which the receiver does only for a fact that
  * references an artifact: a batch waits on its store and read-ahead long
  * enough to outlive young collections, and without its `fact` strings the
- * receiver's RSS peak through a 200k-fact drain fell from 192–200 to 132 MiB
+ * receiver's RSS peak through a 200k-fact drain fell from 192–202 to 132 MiB
  * with the production 4 MiB young generation (195–203 to 135–143 with 8 MiB).
  * An own, enumerable accessor, so a spread or an equality check sees it as a
  * field.
