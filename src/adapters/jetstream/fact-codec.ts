@@ -69,26 +69,37 @@ export function decodeFact(
   /** Already parsed from `data`. */
   parsed?: StoredJson,
 ): FactRecord {
-  const json = parsed ?? (JSON.parse(utf8Text(data)) as StoredJson);
-  const e = json.envelope;
+  const json = parsed ?? parseStored(data);
   return {
     category: json.category,
     subjectKind: json.subject_kind,
     digest: json.digest,
     storedAtUnixMs: json.stored_at_unix_ms,
-    envelope: {
-      messageId: e.message_id,
-      fromZone: e.from_zone,
-      toZone: e.to_zone,
-      producedAtUnixMs: e.produced_at_unix_ms,
-      correlationId: e.correlation_id,
-      causationId: e.causation_id,
-      labels: e.labels,
-      objectMediaType: e.object_media_type,
-      objectSchema: e.object_schema,
-    },
-    fact: { subject: json.fact.subject, predicate: json.fact.predicate, objectJson: json.fact.object_json },
+    envelope: envelopeOf(json.envelope),
+    fact: factOf(json.fact),
   };
+}
+
+function parseStored(data: Uint8Array): StoredJson {
+  return JSON.parse(utf8Text(data)) as StoredJson;
+}
+
+function envelopeOf(e: StoredJson["envelope"]): FactRecord["envelope"] {
+  return {
+    messageId: e.message_id,
+    fromZone: e.from_zone,
+    toZone: e.to_zone,
+    producedAtUnixMs: e.produced_at_unix_ms,
+    correlationId: e.correlation_id,
+    causationId: e.causation_id,
+    labels: e.labels,
+    objectMediaType: e.object_media_type,
+    objectSchema: e.object_schema,
+  };
+}
+
+function factOf(f: StoredJson["fact"]): FactRecord["fact"] {
+  return { subject: f.subject, predicate: f.predicate, objectJson: f.object_json };
 }
 
 /**
@@ -120,12 +131,13 @@ class PeerFact implements StoredFact {
   readonly offset: number;
   readonly #record: Uint8Array;
 
-  constructor(decoded: FactRecord, offset: number, record: Uint8Array) {
-    this.category = decoded.category;
-    this.subjectKind = decoded.subjectKind;
-    this.digest = decoded.digest;
-    this.storedAtUnixMs = decoded.storedAtUnixMs;
-    this.envelope = decoded.envelope;
+  /** `json` is `record` parsed and checked. */
+  constructor(json: StoredJson, offset: number, record: Uint8Array) {
+    this.category = json.category;
+    this.subjectKind = json.subject_kind;
+    this.digest = json.digest;
+    this.storedAtUnixMs = json.stored_at_unix_ms;
+    this.envelope = envelopeOf(json.envelope);
     Object.defineProperty(this, "fact", FACT_FROM_RECORD);
     this.offset = offset;
     this.#record = record;
@@ -136,7 +148,7 @@ class PeerFact implements StoredFact {
   }
 
   static factOf(fact: PeerFact): StoredFact["fact"] {
-    return decodeFact(fact.#record).fact;
+    return factOf(parseStored(fact.#record).fact);
   }
 }
 
@@ -189,8 +201,9 @@ export function decodePeerRecord(data: Uint8Array, offset: number): StoredFact {
     throw malformed(offset, "envelope.labels is not a map of strings");
   for (const key in labels)
     if (typeof labels[key] !== "string") throw malformed(offset, "envelope.labels is not a map of strings");
-  const decoded = decodeFact(data, json as StoredJson);
-  return asSent(data, source, r, e, f) ? new PeerFact(decoded, offset, data) : { ...decoded, offset };
+  const checked = json as StoredJson;
+  if (asSent(data, source, r, e, f)) return new PeerFact(checked, offset, data);
+  return { ...decodeFact(data, checked), offset };
 }
 
 /**
