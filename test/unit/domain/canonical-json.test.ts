@@ -1,3 +1,4 @@
+import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nestingDepth, toCanonicalJson } from "../../../src/domain/canonical-json.js";
@@ -32,6 +33,46 @@ describe("toCanonicalJson", () => {
     expect(toCanonicalJson('[{"a":1},{"a":2},{"q\\"a":1,"a":3}]', "f", 10)).toBe(
       '[{"a":1},{"a":2},{"a":3,"q\\"a":1}]',
     );
+  });
+
+  it("finds a duplicate at any depth, inside arrays and among escaped keys", () => {
+    for (const [doc, key] of [
+      ['[1,{"x":[{"k":1,"k":1}]}]', "k"],
+      ['{"q\\"a":1,"b":2,"q\\"a":3}', 'q"a'],
+      ['{"a":{"b":1},"a":{"b":1}}', "a"],
+      ['{"\\u0061":1,"a":2}', "a"],
+    ] as const) {
+      expect(catchError(() => toCanonicalJson(doc, "f", 10)).message).toContain(
+        `duplicate object key ${JSON.stringify(key)}`,
+      );
+    }
+  });
+
+  it("does not count colons inside strings as keys", () => {
+    expect(toCanonicalJson('{"a:b":"c:d","e":["f:g"]}', "f", 10)).toBe('{"a:b":"c:d","e":["f:g"]}');
+  });
+
+  it("refuses lone surrogates, escaped or raw, in values and keys, and keeps surrogate pairs", () => {
+    for (const doc of [
+      '"\\ud800"',
+      '{"\\uDC00":1}',
+      '["\\ud83d x"]',
+      `"${"\ud800"}"`,
+      '{"a":"\\ude00\\ud83d"}',
+    ]) {
+      const error = catchError(() => toCanonicalJson(doc, "fact.object_json", 10));
+      expect(error.kind).toBe("invalid_input");
+      expect(error.message).toMatch(/^fact\.object_json: holds a lone surrogate \(\\ud[89a-f][0-9a-f]{2}\)/);
+    }
+    expect(toCanonicalJson('{"a":"\\ud83d\\ude00","\\\\ud800":1}', "f", 10)).toBe('{"\\\\ud800":1,"a":"😀"}');
+  });
+
+  it("refuses numbers that JSON.parse can only read as Infinity", () => {
+    for (const doc of ["1e400", '{"a":[-1e999]}']) {
+      expect(catchError(() => toCanonicalJson(doc, "f", 10)).message).toMatch(
+        /^f: holds a number beyond the range of a double/,
+      );
+    }
   });
 
   it("rejects nesting deeper than the limit before parsing", () => {
@@ -70,6 +111,46 @@ describe("nestingDepth and duplicate detection on generated documents", () => {
         expect(() => toCanonicalJson(json, "f", 64)).not.toThrow();
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe("toCanonicalJson against the RFC 8785 library", () => {
+  // Keys in any order (sorted, reversed, integer-like, unicode), so both the
+  // native path and the library path are taken, on compact and indented text.
+  const key = fc.oneof(fc.string({ unit: "grapheme", maxLength: 4 }), fc.nat({ max: 20 }).map(String));
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small" },
+      fc.constantFrom(null, true, false, 0, -0, 1e21, 5e-324, 0.1, -123.456),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.string({ unit: "grapheme", maxLength: 8 }),
+      fc.array(tie("node"), { maxLength: 4 }),
+      fc.dictionary(key, tie("node"), { maxKeys: 5 }),
+    ),
+  })).node;
+
+  it("writes exactly the canonical bytes of every generated document", () => {
+    fc.assert(
+      fc.property(value, fc.boolean(), (v, indent) => {
+        const text = JSON.stringify(v, null, indent ? 2 : undefined);
+        expect(toCanonicalJson(text, "f", 64)).toBe(canonicalize(JSON.parse(text)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("refuses every generated object given a second copy of one of its keys", () => {
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { minKeys: 1, maxKeys: 5 }), fc.nat(), (object, pick) => {
+        const keys = Object.keys(object);
+        const dup = keys[pick % keys.length] as string;
+        const text = `${JSON.stringify(object).slice(0, -1)},${JSON.stringify(dup)}:0}`;
+        expect(catchError(() => toCanonicalJson(text, "f", 64)).message).toContain(
+          `duplicate object key ${JSON.stringify(dup)}`,
+        );
+      }),
+      { numRuns: 500 },
     );
   });
 });

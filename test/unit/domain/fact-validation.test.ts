@@ -123,6 +123,18 @@ describe("validateAppend", () => {
       "too_large",
     ],
     [
+      "lone surrogate in object_json",
+      { fact: { objectJson: '{"a":"\\ud800"}' } },
+      "fact.object_json: holds a lone surrogate (\\ud800)",
+      "invalid_input",
+    ],
+    [
+      "number beyond a double in object_json",
+      { fact: { objectJson: '{"a":1e400}' } },
+      "fact.object_json: holds a number beyond the range of a double",
+      "invalid_input",
+    ],
+    [
       "deep JSON",
       { fact: { objectJson: "[[[[[[[[[[1]]]]]]]]]]" } },
       "fact.object_json: JSON nesting depth 10",
