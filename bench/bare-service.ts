@@ -6,7 +6,8 @@
  * NATS adapters, and nothing of ours in between — no validation, canonical
  * JSON, digest, envelope, JSON record, policy or metrics:
  *
- * - AppendFacts: per item, the two JetStream writes of index-mode
+ * - AppendFacts: each item read as the node reads binary requests (by hand,
+ *   into the same AppendRequest), then per item the two JetStream writes of index-mode
  *   idempotency (ARCHITECTURE §5): a claim on `bare.index.<message_id>`,
  *   then the fact's JSON on `bare.facts.<message_id>`, both create-if-absent,
  *   through PipelinedPublisher; all items of a batch in flight together.
@@ -20,7 +21,6 @@
  * Prints {"port": N} on stdout once listening; exits on SIGTERM.
  */
 import { create } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type Msg, nanos, nuid } from "@nats-io/transport-node";
 import { encodeClaim } from "../src/adapters/jetstream/fact-codec.js";
@@ -31,8 +31,17 @@ import {
   streamSequence,
 } from "../src/adapters/jetstream/jetstream-fact-log.js";
 import { PipelinedPublisher } from "../src/adapters/jetstream/pipelined-publisher.js";
-import { BoundaryService, FetchFactsResponseSchema } from "../src/gen/bsfg/v1/boundary_pb.js";
+import {
+  AppendFactsResponseSchema,
+  BoundaryService,
+  FetchFactsResponseSchema,
+} from "../src/gen/bsfg/v1/boundary_pb.js";
+import { APPEND_FACTS_VIEW } from "../src/rpc/append-facts-view.js";
+import { readAppendRequest } from "../src/rpc/append-request-wire.js";
+import { resultsAsUnknownFields } from "../src/rpc/append-results-wire.js";
+import type { NodeRouter } from "../src/rpc/routes.js";
 import { recordsAsUnknownFields } from "../src/rpc/stored-records-wire.js";
+import { WireReader } from "../src/rpc/wire-reader.js";
 import { serveBenchRoutes } from "./serve-bench-routes.js";
 
 const [ca, cert, key, natsUrl, stream] = process.argv.slice(2);
@@ -76,24 +85,34 @@ async function readerAfter(after: number): Promise<Reader> {
 const pullBatch = (from: Reader, limit: number): Promise<Msg[]> =>
   pull(nc, from, { batch: limit, no_wait: true, max_bytes: FETCH_MAX_BYTES }, TIMEOUT_MS);
 
-const routes = (router: ConnectRouter): void => {
+/** The two create-if-absent writes of one item; its stream sequence. */
+async function storeItem(id: string, objectJson: string): Promise<number> {
+  await publisher.publish(`bare.index.${id}`, claim, createIfAbsent);
+  const ack = await publisher.publish(`bare.facts.${id}`, Buffer.from(objectJson, "utf8"), createIfAbsent);
+  return ack.seq;
+}
+
+const stored = (offset: number) => ({ offset, category: "operational", duplicate: false });
+
+const routes = (router: NodeRouter): void => {
+  // Binary requests are read and answered as the node reads and answers them
+  // (src/rpc/append-request-wire.ts, append-results-wire.ts).
+  router.binaryView(APPEND_FACTS_VIEW, async (req) => {
+    const items = req.items.map((item) => readAppendRequest(new WireReader(item), item.length));
+    const offsets = await Promise.all(
+      items.map((item) => storeItem(item.envelope?.messageId ?? "", item.fact?.objectJson ?? "")),
+    );
+    const res = create(AppendFactsResponseSchema);
+    res.$unknown = resultsAsUnknownFields(offsets.map(stored));
+    return res;
+  });
   router.service(BoundaryService, {
     async appendFacts(req) {
       const results = await Promise.all(
         req.items.map(async (item) => {
-          const id = item.envelope?.messageId ?? "";
-          await publisher.publish(`bare.index.${id}`, claim, createIfAbsent);
-          const ack = await publisher.publish(
-            `bare.facts.${id}`,
-            Buffer.from(item.fact?.objectJson ?? "", "utf8"),
-            createIfAbsent,
-          );
-          return {
-            outcome: {
-              case: "ok" as const,
-              value: { offset: BigInt(ack.seq), category: "operational", duplicate: false },
-            },
-          };
+          const seq = await storeItem(item.envelope?.messageId ?? "", item.fact?.objectJson ?? "");
+          const value = { ...stored(seq), offset: BigInt(seq) };
+          return { outcome: { case: "ok" as const, value } };
         }),
       );
       return { results };

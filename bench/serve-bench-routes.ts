@@ -5,13 +5,13 @@
  * options), on a free port printed as {"port": N} once listening, until SIGTERM.
  */
 import { readFileSync } from "node:fs";
-import type { ConnectRouter } from "@connectrpc/connect";
 import { silentLogger } from "../src/ports/logger.js";
+import type { NodeRouter } from "../src/rpc/routes.js";
 import { RpcServer } from "../src/server/rpc-server.js";
 
 export async function serveBenchRoutes(
   tls: { readonly ca: string; readonly cert: string; readonly key: string },
-  routes: (router: ConnectRouter) => void,
+  routes: (router: NodeRouter) => void,
   /** Runs after the server closed, before the process exits. */
   onClose: () => Promise<void> = async () => undefined,
 ): Promise<void> {

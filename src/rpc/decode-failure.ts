@@ -15,12 +15,26 @@ const PARSE_BINARY = "parse binary: ";
 export function decodeFailureOf(method: DescMethod, error: unknown): DomainError | undefined {
   if (!(error instanceof ConnectError) || error.code !== Code.Internal) return undefined;
   if (!error.rawMessage.startsWith(PARSE_BINARY)) return undefined;
-  const reason = error.rawMessage.slice(PARSE_BINARY.length);
+  return undecodableBody(
+    method.name,
+    method.input.typeName,
+    explain(error.rawMessage.slice(PARSE_BINARY.length)),
+    error,
+  );
+}
+
+/** A binary request body that is not the message its method takes, as the caller's error it is. */
+export function undecodableBody(
+  method: string,
+  typeName: string,
+  reason: string,
+  cause?: unknown,
+): DomainError {
   return new DomainError(
     "invalid_input",
-    `${method.name}: the request body could not be decoded as ${method.input.typeName} (protobuf binary): ${explain(reason)}`,
+    `${method}: the request body could not be decoded as ${typeName} (protobuf binary): ${reason}`,
     {},
-    { cause: error },
+    cause === undefined ? undefined : { cause },
   );
 }
 

@@ -1,5 +1,7 @@
 import type { UnknownField } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
+import { fieldOf, WireReader, wireTypeOf } from "./wire-reader.js";
+import { varintSize, writeVarint } from "./wire-writer.js";
 
 /** FetchFactsResponse.records and StoredRecord's fields (proto/bsfg/v1/boundary.proto). */
 const RECORDS_FIELD = 3;
@@ -56,101 +58,26 @@ function recordSize(offset: number, length: number): number {
   return (offset === 0 ? 0 : 1 + varintSize(offset)) + (length === 0 ? 0 : 1 + varintSize(length) + length);
 }
 
-/** Bytes of a non-negative safe integer as a varint (offsets pass 2^32, so no bit shifts). */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n > 127) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(into: Uint8Array, at: number, n: number): number {
-  while (n > 127) {
-    into[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  into[at++] = n;
-  return at;
-}
-
 /**
  * One encoded StoredRecord, read by hand: the receiving side of
  * `recordsAsUnknownFields` (FetchFactsResponseView keeps each record as its
- * bytes). Fields come in any order, the last of a repeated one wins and
- * unknown ones are skipped, as any protobuf decoder does. `json` is a view
- * into `bytes`, not a copy. Offsets past 2^53 lose precision as
- * Number(bigint) would.
+ * bytes). `json` is a view into `bytes`, not a copy. Offsets past 2^53 lose
+ * precision as Number(bigint) would.
  */
 export function readStoredRecord(bytes: Uint8Array): { offset: number; json: Uint8Array } {
   let offset = 0;
   let json: Uint8Array = EMPTY;
-  let at = 0;
-  while (at < bytes.length) {
-    const tag = varintAt(bytes, at);
-    const field = Math.floor(tag / 8);
-    const wireType = tag % 8;
-    at = afterVarint(bytes, at);
-    if (field === 1 && wireType === WireType.Varint) {
-      offset = varintAt(bytes, at);
-      at = afterVarint(bytes, at);
-    } else if (field === 2 && wireType === WireType.LengthDelimited) {
-      const start = afterVarint(bytes, at);
-      const end = start + varintAt(bytes, at);
-      if (end > bytes.length) throw new RangeError("StoredRecord: json runs past the record's end");
-      json = bytes.subarray(start, end);
-      at = end;
-    } else {
-      at = skipField(bytes, at, wireType, field);
-    }
+  const reader = new WireReader(bytes);
+  while (reader.at < bytes.length) {
+    const tag = reader.varint("tag");
+    const field = fieldOf(tag);
+    const wireType = wireTypeOf(tag);
+    if (field === 1 && wireType === WireType.Varint) offset = reader.varint("offset");
+    else if (field === 2 && wireType === WireType.LengthDelimited)
+      json = reader.bytesField("json", bytes.length);
+    else reader.skip(wireType, `field ${field}`, bytes.length);
   }
   return { offset, json };
 }
 
 const EMPTY = new Uint8Array(0);
-/** The most bytes a 64-bit varint takes. */
-const VARINT_MAX = 10;
-
-function skipField(bytes: Uint8Array, at: number, wireType: number, field: number): number {
-  let end: number;
-  switch (wireType) {
-    case WireType.Varint:
-      end = afterVarint(bytes, at);
-      break;
-    case WireType.Bit64:
-      end = at + 8;
-      break;
-    case WireType.LengthDelimited:
-      end = afterVarint(bytes, at) + varintAt(bytes, at);
-      break;
-    case WireType.Bit32:
-      end = at + 4;
-      break;
-    default:
-      throw new RangeError(`StoredRecord: field ${field} has unsupported wire type ${wireType}`);
-  }
-  if (end > bytes.length) throw new RangeError(`StoredRecord: field ${field} runs past the record's end`);
-  return end;
-}
-
-/**
- * The varint at `at`, as a number (exact to 2^53). Its end comes from
- * `afterVarint`: two passes over a few bytes instead of a pair allocated per
- * field.
- */
-function varintAt(bytes: Uint8Array, at: number): number {
-  let value = 0;
-  let scale = 1;
-  const end = afterVarint(bytes, at);
-  for (let i = at; i < end; i++) {
-    value += ((bytes[i] as number) & 127) * scale;
-    scale *= 128;
-  }
-  return value;
-}
-
-function afterVarint(bytes: Uint8Array, at: number): number {
-  for (let i = at; i < bytes.length && i < at + VARINT_MAX; i++) if ((bytes[i] as number) < 128) return i + 1;
-  throw new RangeError("StoredRecord: truncated or overlong varint");
-}

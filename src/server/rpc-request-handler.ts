@@ -3,7 +3,6 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  type ConnectRouter,
   type ContextValues,
   createMethodImplSpec,
   createServiceImplSpec,
@@ -25,6 +24,8 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { type DecodeFailureListener, withPreciseDecodeFailures } from "../rpc/decode-failure-protocols.js";
+import type { NodeRouter } from "../rpc/routes.js";
+import { isBinaryProto } from "../rpc/stored-records-wire.js";
 import { type H2UniversalRequest, universalRequestFromH2 } from "./h2-universal-request.js";
 import type { Admission } from "./request-budget.js";
 import { isGone, isWholeResponse, type NodeResponse, writeUnaryResponse } from "./write-unary-response.js";
@@ -32,7 +33,7 @@ import { isGone, isWholeResponse, type NodeResponse, writeUnaryResponse } from "
 type NodeRequest = Parameters<typeof universalRequestFromNodeRequest>[0];
 
 export interface RpcRequestHandlerOptions {
-  readonly routes: (router: ConnectRouter) => void;
+  readonly routes: (router: NodeRouter) => void;
   /** Interceptors, message limits, compression: the same options connect-es handlers take. */
   readonly handler: Partial<UniversalHandlerOptions>;
   readonly contextValues: (req: NodeRequest) => ContextValues;
@@ -65,7 +66,8 @@ export function createRpcRequestHandler(
     connectProtocol(handlerOptions),
   ].map((factory) => withPreciseDecodeFailures(factory, options.onDecodeFailure));
   const handlers: UniversalHandler[] = [];
-  const router: ConnectRouter = {
+  const binaryHandlers: UniversalHandler[] = [];
+  const router: NodeRouter = {
     handlers,
     service(service, implementation) {
       handlers.push(
@@ -77,12 +79,25 @@ export function createRpcRequestHandler(
       handlers.push(createUniversalMethodHandler(createMethodImplSpec(method, implementation), protocols));
       return router;
     },
+    binaryView(method, implementation) {
+      binaryHandlers.push(
+        createUniversalMethodHandler(createMethodImplSpec(method, implementation), protocols),
+      );
+      return router;
+    },
   };
   options.routes(router);
   const paths = new Map(handlers.map((h) => [h.requestPath, h]));
+  const binaryPaths = new Map(binaryHandlers.map((h) => [h.requestPath, h]));
+  for (const path of binaryPaths.keys())
+    if (!paths.has(path)) throw new Error(`binary view of ${path}, which is not a route`);
 
   return (req, res) => {
-    const handler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    const path = req.url?.split("?", 2)[0] ?? "";
+    const handler =
+      (binaryPaths.has(path) && isBinaryProto(req.headers["content-type"] ?? null)
+        ? binaryPaths.get(path)
+        : undefined) ?? paths.get(path);
     if (handler === undefined) {
       res.writeHead(404);
       res.end();

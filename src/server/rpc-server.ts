@@ -3,11 +3,12 @@ import type { IncomingMessage } from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../ports/logger.js";
 import { createDecodeFailureInterceptor } from "../rpc/decode-failure-interceptor.js";
 import { codeName } from "../rpc/error-mapping.js";
 import { principalKey } from "../rpc/principal.js";
+import type { NodeRouter } from "../rpc/routes.js";
 import { type IdentitySource, identityOf } from "./peer-identity.js";
 import { RequestBudget } from "./request-budget.js";
 import { applyConnectionLimits, DEFAULT_RPC_LIMITS, type RpcLimits, rpcServerOptions } from "./rpc-limits.js";
@@ -24,7 +25,7 @@ export interface RpcServerOptions {
     readonly ca: Buffer | string;
   };
   readonly identity: IdentitySource;
-  readonly routes: (router: ConnectRouter) => void;
+  readonly routes: (router: NodeRouter) => void;
   readonly interceptors: readonly Interceptor[];
   /** Per-message limit; larger requests get resource_exhausted before any handler runs. */
   readonly readMaxBytes: number;

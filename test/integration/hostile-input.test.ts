@@ -6,7 +6,11 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PutObjectRequest, PutObjectRequestSchema } from "../../src/gen/bsfg/v1/boundary_pb.js";
+import {
+  AppendFactRequestSchema,
+  type PutObjectRequest,
+  PutObjectRequestSchema,
+} from "../../src/gen/bsfg/v1/boundary_pb.js";
 import { type NatsServerHandle, startNatsServer } from "../fixtures/nats-server.js";
 import { clientFor, type RunningTestNode, startTestNode, testConfig } from "../fixtures/test-node.js";
 import { createTestPki, type TestPki } from "../fixtures/test-pki.js";
@@ -106,6 +110,30 @@ const appendRequest = fc.record({
   category: fc.oneof(fc.constant(""), text),
 });
 
+// Items the node stores, with labels, unicode and duplicated message ids among them.
+const acceptable = fc.record({
+  envelope: fc.record({
+    messageId: fc.stringMatching(/^ok-[a-z0-9]{1,6}$/),
+    fromZone: fc.constant("enterprise"),
+    toZone: fc.constant("plant-a"),
+    producedAtUnixMs: fc.bigInt({ min: 1n, max: 2n ** 53n - 1n }),
+    correlationId: fc.stringMatching(/^[a-z0-9-]{0,10}$/),
+    labels: fc.dictionary(
+      fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/),
+      fc.string({ unit: "grapheme", maxLength: 10 }),
+      {
+        maxKeys: 3,
+      },
+    ),
+  }),
+  fact: fc.record({
+    subject: fc.stringMatching(/^order:[a-z0-9]{1,8}$/),
+    predicate: fc.constantFrom("created", "order_shipped"),
+    objectJson: fc.json({ maxDepth: 3 }),
+  }),
+  category: fc.constantFrom("", "operational"),
+});
+
 // Top-level field 4194303 with wire type 7: not protobuf at all.
 const GARBAGE = Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
 // Envelope (field 1) holding message_id (field 1) = bytes 0xC3 0x28: not UTF-8.
@@ -187,6 +215,96 @@ describe("hostile input", () => {
     );
     expect(await storedFacts()).toBe(before + accepted);
     expect((await fetch(`${running.adminUrl}/livez`)).status).toBe(200);
+  });
+
+  it("answers random AppendFacts batches alike read by hand (binary) and by protobuf-es (JSON), storing exactly the accepted items", async () => {
+    const binary = clientFor(running.url, pki.ca, pki.clients.erp);
+    const json = clientFor(running.url, pki.ca, pki.clients.erp, "connect-http1");
+    const before = await storedFacts();
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(appendRequest, acceptable), { minLength: 1, maxLength: 6 }),
+        async (items) => {
+          const first = await binary.appendFacts({ items });
+          const again = await json.appendFacts({ items });
+          expect(first.results).toHaveLength(items.length);
+          first.results.forEach((result, i) => {
+            const outcome = result.outcome;
+            if (outcome.case === "ok") {
+              if (!outcome.value.duplicate) accepted++;
+              expect(again.results[i]?.outcome).toEqual({
+                ...outcome,
+                value: { ...outcome.value, duplicate: true },
+              });
+            } else {
+              expect(outcome.case).toBe("error");
+              expect(again.results[i]?.outcome).toEqual(outcome);
+              expect([
+                "invalid_argument",
+                "permission_denied",
+                "already_exists",
+                "resource_exhausted",
+              ]).toContain(outcome.value?.code);
+            }
+          });
+        },
+      ),
+      { numRuns: 60, seed: 20261122 },
+    );
+    expect(accepted).toBeGreaterThan(0);
+    expect(await storedFacts()).toBe(before + accepted);
+  });
+
+  it("refuses an AppendFacts item it cannot decode, naming it, and stores none of the batch", async () => {
+    const session = http2.connect(running.url, {
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clients.erp.cert),
+      key: readFileSync(pki.clients.erp.key),
+    });
+    const before = await storedFacts();
+    try {
+      const post = rawPost(session);
+      const good = toBinary(
+        AppendFactRequestSchema,
+        create(AppendFactRequestSchema, {
+          envelope: {
+            messageId: "undecodable-batch-1",
+            fromZone: "enterprise",
+            toZone: "plant-a",
+            producedAtUnixMs: 1n,
+          },
+          fact: { subject: "order:1", predicate: "created", objectJson: "{}" },
+        }),
+      );
+      // items: [good, BAD_UTF8], each a length-delimited field 1.
+      const batch = Buffer.concat([
+        Buffer.from([0x0a, good.length]),
+        good,
+        Buffer.from([0x0a, BAD_UTF8.length]),
+        BAD_UTF8,
+      ]);
+      const expected =
+        "AppendFacts: the request body could not be decoded as bsfg.v1.AppendFactsRequest (protobuf binary): items[1].envelope.message_id: a string field holds bytes that are not valid UTF-8";
+      const res = await post("AppendFacts", batch);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body.toString())).toEqual({ code: "invalid_argument", message: expected });
+      const grpc = await post("AppendFacts", envelope(0, batch), "application/grpc", { te: "trailers" });
+      expect(grpc.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+      expect(decodeURIComponent(String(grpc.trailers["grpc-message"]))).toBe(expected);
+      const web = await post("AppendFacts", envelope(0, batch), "application/grpc-web+proto");
+      expect(
+        decodeURIComponent(/grpc-message: (.*)\r\n/.exec(web.body.subarray(5).toString())?.[1] ?? ""),
+      ).toBe(expected);
+    } finally {
+      session.close();
+    }
+    expect(await storedFacts()).toBe(before);
+    expect(
+      running
+        .logs()
+        .some((l) => l.msg === "rpc" && l.procedure === "AppendFacts" && l.code === "invalid_argument"),
+    ).toBe(true);
   });
 
   it("refuses garbage bodies, invalid UTF-8 and oversized messages without crashing", async () => {

@@ -94,7 +94,7 @@ describe("peer records", () => {
     const answer = asReceived({ records: [{ offset: 1n, json: bytes }] });
     answer.records.push(Uint8Array.of(0x12, 100, 0x7b));
     expect(() => factsOf(answer)).toThrow(
-      /^peer record 1 of the batch is not a StoredRecord: .*json runs past/,
+      /^peer record 1 of the batch is not a StoredRecord: json: runs past the end of its message$/,
     );
   });
 });
