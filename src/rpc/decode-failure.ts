@@ -17,10 +17,18 @@ export function decodeFailureOf(method: DescMethod, error: unknown): DomainError
   if (!error.rawMessage.startsWith(PARSE_BINARY)) return undefined;
   return undecodableBody(
     method.name,
-    method.input.typeName,
+    publicInputOf(method),
     explain(error.rawMessage.slice(PARSE_BINARY.length)),
     error,
   );
+}
+
+/**
+ * The request type the caller sent: for a binary view of a method
+ * (APPEND_FACTS_VIEW), the method's own input, not the internal view type.
+ */
+function publicInputOf(method: DescMethod): string {
+  return (method.parent.methods.find((m) => m.name === method.name) ?? method).input.typeName;
 }
 
 /** A binary request body that is not the message its method takes, as the caller's error it is. */

@@ -292,6 +292,13 @@ describe("hostile input", () => {
       const grpc = await post("AppendFacts", envelope(0, batch), "application/grpc", { te: "trailers" });
       expect(grpc.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
       expect(decodeURIComponent(String(grpc.trailers["grpc-message"]))).toBe(expected);
+      // Not even the outer message: named as the public type, not the view it is read as.
+      const garbage = await post("AppendFacts", GARBAGE);
+      expect(JSON.parse(garbage.body.toString())).toEqual({
+        code: "invalid_argument",
+        message:
+          "AppendFacts: the request body could not be decoded as bsfg.v1.AppendFactsRequest (protobuf binary): illegal tag: field no 4194303 wire type 7",
+      });
       const web = await post("AppendFacts", envelope(0, batch), "application/grpc-web+proto");
       expect(
         decodeURIComponent(/grpc-message: (.*)\r\n/.exec(web.body.subarray(5).toString())?.[1] ?? ""),
