@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- h2load [--requests N] [--clients C] [--streams M] [--batch B] [--batch-requests N]`:
+ * `npm run bench -- h2load [--requests N] [--clients C] [--streams M] [--batch B] [--batch-requests N] [--json FILE]`:
  * the same anchor-vs-gateway comparison with an independent load generator,
  * nghttp2's h2load, instead of our connect-node client. h2load cannot
  * present a client certificate, so it speaks HTTP/2 with prior knowledge to
@@ -34,18 +34,41 @@ interface H2loadRun {
   readonly peakRssMiB: Record<string, number>;
 }
 
+const COUNTS = { requests: 20_000, clients: 4, streams: 64, batch: 250, "batch-requests": 400 };
+
+/**
+ * The command's flags; an unknown flag or a count that is not a positive
+ * integer is refused, so a mistyped run does not quietly measure (and
+ * overwrite the results of) another one.
+ */
+export function parseH2loadArgs(argv: readonly string[]) {
+  const counts: Record<string, number> = { ...COUNTS };
+  let json = DEFAULT_JSON;
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = (argv[i] as string).replace(/^--/, "");
+    const value = argv[i + 1];
+    if (!(argv[i] as string).startsWith("--") || !(name in COUNTS || name === "json"))
+      throw new Error(
+        `h2load: unknown argument ${argv[i]} (flags: --${[...Object.keys(COUNTS), "json"].join(", --")})`,
+      );
+    if (value === undefined) throw new Error(`h2load: --${name} needs a value`);
+    if (name === "json") json = value;
+    else if (!/^[1-9][0-9]*$/.test(value))
+      throw new Error(`h2load: --${name} must be a positive integer, not ${value}`);
+    else counts[name] = Number(value);
+  }
+  return {
+    requests: counts.requests as number,
+    clients: counts.clients as number,
+    streams: counts.streams as number,
+    batch: counts.batch as number,
+    batchRequests: counts["batch-requests"] as number,
+    json,
+  };
+}
+
 export async function runH2load(argv: readonly string[]): Promise<void> {
-  const flag = (name: string, fallback: number) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : fallback;
-  };
-  const o = {
-    requests: flag("requests", 20_000),
-    clients: flag("clients", 4),
-    streams: flag("streams", 64),
-    batch: flag("batch", 250),
-    batchRequests: flag("batch-requests", 400),
-  };
+  const { json, ...o } = parseH2loadArgs(argv);
   try {
     execFileSync("h2load", ["--version"], { stdio: "ignore" });
   } catch {
@@ -125,7 +148,6 @@ export async function runH2load(argv: readonly string[]): Promise<void> {
     `h2load -n ${o.requests} -c ${o.clients} -m ${o.streams} (AppendFacts: -n ${o.batchRequests}), through the mTLS forwarder; retries of stored facts:`,
   );
   console.table(rows);
-  const json = DEFAULT_JSON;
   await writeFile(
     json,
     `${JSON.stringify({ startedAt: new Date().toISOString(), options: o, results, table: rows }, null, 2)}\n`,
