@@ -41,7 +41,6 @@ import { readAppendRequest } from "../src/rpc/append-request-wire.js";
 import { resultsAsUnknownFields } from "../src/rpc/append-results-wire.js";
 import type { NodeRouter } from "../src/rpc/routes.js";
 import { recordsAsUnknownFields } from "../src/rpc/stored-records-wire.js";
-import { WireReader } from "../src/rpc/wire-reader.js";
 import { serveBenchRoutes } from "./serve-bench-routes.js";
 
 const [ca, cert, key, natsUrl, stream] = process.argv.slice(2);
@@ -98,7 +97,7 @@ const routes = (router: NodeRouter): void => {
   // Binary requests are read and answered as the node reads and answers them
   // (src/rpc/append-request-wire.ts, append-results-wire.ts).
   router.binaryView(APPEND_FACTS_VIEW, async (req) => {
-    const items = req.items.map((item) => readAppendRequest(new WireReader(item), item.length));
+    const items = req.items.map((item) => readAppendRequest(item));
     const offsets = await Promise.all(
       items.map((item) => storeItem(item.envelope?.messageId ?? "", item.fact?.objectJson ?? "")),
     );

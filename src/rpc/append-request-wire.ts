@@ -1,6 +1,6 @@
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { AppendRequest, Envelope, Fact } from "../domain/fact.js";
-import { fieldOf, WireFormatError, type WireReader, wireTypeOf } from "./wire-reader.js";
+import { fieldOf, WireFormatError, WireReader, wireTypeOf } from "./wire-reader.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -16,7 +16,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * refused, where protobuf-es would misread it. Throws WireFormatError whose
  * `field` is the path within the item (".envelope.labels", "" for the item).
  */
-export function readAppendRequest(reader: WireReader, end: number): AppendRequest {
+export function readAppendRequest(bytes: Uint8Array): AppendRequest {
+  const reader = new WireReader(bytes);
+  const end = bytes.length;
   let envelope: Mutable<Envelope> | undefined;
   let fact: Mutable<Fact> | undefined;
   let category = "";

@@ -31,24 +31,27 @@ const VARINT = WireType.Varint;
  */
 export function resultsAsUnknownFields(outcomes: readonly ItemOutcome[]): UnknownField[] {
   if (outcomes.length === 0) return [];
+  // Each result's inner message size, worked out once for the sizing and the writing.
+  const inner = outcomes.map((outcome) => (isItemError(outcome) ? errorSize(outcome) : okSize(outcome)));
   let size = 0;
-  for (const outcome of outcomes) {
-    const result = resultSize(outcome);
+  for (const n of inner) {
+    const result = resultSize(n);
     size += 1 + varintSize(result) + result;
   }
   const data = Buffer.allocUnsafe(size - 1);
   let at = 0;
   outcomes.forEach((outcome, i) => {
+    const n = inner[i] as number;
     if (i > 0) data[at++] = tag(RESULTS_FIELD, LD);
-    at = writeVarint(data, at, resultSize(outcome));
-    if (isError(outcome)) {
-      at = writeVarint(data, writeTag(data, at, ERROR_FIELD, LD), errorSize(outcome));
+    at = writeVarint(data, at, resultSize(n));
+    if (isItemError(outcome)) {
+      at = writeVarint(data, writeTag(data, at, ERROR_FIELD, LD), n);
       at = writeString(data, at, 1, outcome.code);
       at = writeString(data, at, 2, outcome.message);
       at = writeUint(data, at, 3, outcome.existingOffset);
       at = writeString(data, at, 4, outcome.existingCategory);
     } else {
-      at = writeVarint(data, writeTag(data, at, OK_FIELD, LD), okSize(outcome));
+      at = writeVarint(data, writeTag(data, at, OK_FIELD, LD), n);
       at = writeUint(data, at, 1, outcome.offset);
       at = writeString(data, at, 2, outcome.category);
       at = writeUint(data, at, 3, outcome.duplicate ? 1 : 0);
@@ -57,13 +60,12 @@ export function resultsAsUnknownFields(outcomes: readonly ItemOutcome[]): Unknow
   return [{ no: RESULTS_FIELD, wireType: LD, data }];
 }
 
-function isError(outcome: ItemOutcome): outcome is ItemError {
+export function isItemError(outcome: ItemOutcome): outcome is ItemError {
   return "code" in outcome;
 }
 
-/** An AppendFactsResult: its one oneof case as a length-delimited field. */
-function resultSize(outcome: ItemOutcome): number {
-  const inner = isError(outcome) ? errorSize(outcome) : okSize(outcome);
+/** An AppendFactsResult: its one oneof case as a length-delimited field around `inner` bytes. */
+function resultSize(inner: number): number {
   return 1 + varintSize(inner) + inner;
 }
 

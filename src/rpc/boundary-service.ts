@@ -27,7 +27,12 @@ import type { ConsumerReads } from "../use-cases/consumer-reads.js";
 import type { APPEND_FACTS_VIEW } from "./append-facts-view.js";
 import type { AppendMetrics } from "./append-metrics.js";
 import { readAppendRequest } from "./append-request-wire.js";
-import { type ItemError, type ItemOutcome, resultsAsUnknownFields } from "./append-results-wire.js";
+import {
+  type ItemError,
+  type ItemOutcome,
+  isItemError,
+  resultsAsUnknownFields,
+} from "./append-results-wire.js";
 import { clampOffset } from "./clamp-offset.js";
 import { undecodableBody } from "./decode-failure.js";
 import { CODE_BY_KIND, codeName, toConnectError } from "./error-mapping.js";
@@ -36,7 +41,7 @@ import { createObjectHandlers, type TransferObserver } from "./object-service.js
 import { principalKey } from "./principal.js";
 import { toStoredFactMessage } from "./stored-fact-mapping.js";
 import { isBinaryProto, recordsAsUnknownFields } from "./stored-records-wire.js";
-import { WireFormatError, WireReader } from "./wire-reader.js";
+import { WireFormatError } from "./wire-reader.js";
 import { withEitherSignal } from "./with-either-signal.js";
 
 export interface BoundaryServiceDeps {
@@ -197,7 +202,7 @@ export function createBoundaryService(deps: BoundaryServiceDeps): BoundaryHandle
 }
 
 function toResultMessage(outcome: ItemOutcome): AppendFactsResult {
-  if ("code" in outcome)
+  if (isItemError(outcome))
     return create(AppendFactsResultSchema, {
       outcome: { case: "error", value: { ...outcome, existingOffset: BigInt(outcome.existingOffset) } },
     });
@@ -216,8 +221,7 @@ function toResultMessage(outcome: ItemOutcome): AppendFactsResult {
 /** An item of a binary AppendFacts request, read by hand (AppendFactsRequestView). */
 function readItem(item: Uint8Array, index: number): AppendRequest {
   try {
-    const reader = new WireReader(item);
-    return readAppendRequest(reader, item.length);
+    return readAppendRequest(item);
   } catch (error) {
     if (!(error instanceof WireFormatError)) throw error;
     throw undecodableBody(

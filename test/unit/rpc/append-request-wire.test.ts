@@ -7,7 +7,7 @@ import { validateAppend } from "../../../src/domain/fact-validation.js";
 import { AppendFactRequestSchema } from "../../../src/gen/bsfg/v1/boundary_pb.js";
 import { readAppendRequest } from "../../../src/rpc/append-request-wire.js";
 import { toAppendRequest } from "../../../src/rpc/fact-mapping.js";
-import { WireFormatError, WireReader } from "../../../src/rpc/wire-reader.js";
+import { WireFormatError } from "../../../src/rpc/wire-reader.js";
 
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
@@ -68,7 +68,7 @@ const unknownFields = fc
   });
 
 function readByHand(bytes: Uint8Array): AppendRequest {
-  return readAppendRequest(new WireReader(bytes), bytes.length);
+  return readAppendRequest(bytes);
 }
 
 /** What protobuf-es and toAppendRequest make of the same bytes. */
